@@ -1,0 +1,1 @@
+"""Composition root of ALEGRA: the ``alegra`` command and the demo that wires components."""

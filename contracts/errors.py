@@ -1,0 +1,65 @@
+"""Stable error codes shared by the hub (MQTT) and central (HTTP), with their Spanish text.
+
+Codes are an interface: never rename one. Messages are for people (es-PE).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    MALFORMED_JSON = "malformed_json"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    INVALID_PAYLOAD = "invalid_payload"
+    UNKNOWN_ACTION = "unknown_action"
+    FORBIDDEN = "forbidden"
+    UNKNOWN_SERVICE = "unknown_service"
+    UNKNOWN_COUNTER = "unknown_counter"
+    UNKNOWN_TICKET = "unknown_ticket"
+    UNKNOWN_APPOINTMENT = "unknown_appointment"
+    INVALID_DNI = "invalid_dni"
+    INVALID_TRANSITION = "invalid_transition"
+    COUNTER_NOT_OPEN = "counter_not_open"
+    COUNTER_BUSY = "counter_busy"
+    QUEUE_EMPTY = "queue_empty"
+    SEDE_CLOSED = "sede_closed"
+    NOT_SIGNED_IN = "not_signed_in"
+    BAD_CREDENTIALS = "bad_credentials"
+    CONFLICT = "conflict"
+    NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal"
+
+
+MESSAGES_ES: dict[ErrorCode, str] = {
+    ErrorCode.MALFORMED_JSON: "El mensaje no es un JSON válido.",
+    ErrorCode.PAYLOAD_TOO_LARGE: "El mensaje es demasiado grande.",
+    ErrorCode.UNSUPPORTED_VERSION: "Versión de mensaje no admitida.",
+    ErrorCode.INVALID_PAYLOAD: "Los datos enviados no son válidos.",
+    ErrorCode.UNKNOWN_ACTION: "Acción desconocida.",
+    ErrorCode.FORBIDDEN: "No tiene permiso para realizar esta acción.",
+    ErrorCode.UNKNOWN_SERVICE: "El servicio indicado no existe en esta sede.",
+    ErrorCode.UNKNOWN_COUNTER: "La ventanilla indicada no existe en esta sede.",
+    ErrorCode.UNKNOWN_TICKET: "El turno indicado no existe.",
+    ErrorCode.UNKNOWN_APPOINTMENT: "No encontramos una cita para hoy con esos datos.",
+    ErrorCode.INVALID_DNI: "El DNI debe tener 8 dígitos.",
+    ErrorCode.INVALID_TRANSITION: "Esa acción no es posible en el estado actual del turno.",
+    ErrorCode.COUNTER_NOT_OPEN: "La ventanilla no está abierta.",
+    ErrorCode.COUNTER_BUSY: "La ventanilla ya está atendiendo un turno.",
+    ErrorCode.QUEUE_EMPTY: "No hay personas en espera.",
+    ErrorCode.SEDE_CLOSED: "La sede está cerrada en este horario.",
+    ErrorCode.NOT_SIGNED_IN: "Inicie sesión para usar la ventanilla.",
+    ErrorCode.BAD_CREDENTIALS: "Usuario o contraseña incorrectos.",
+    ErrorCode.CONFLICT: "El registro fue modificado por otra persona.",
+    ErrorCode.NOT_FOUND: "No encontrado.",
+    ErrorCode.UNAUTHENTICATED: "Debe iniciar sesión.",
+    ErrorCode.RATE_LIMITED: "Demasiadas solicitudes. Intente nuevamente en unos segundos.",
+    ErrorCode.INTERNAL: "Ocurrió un error interno. Intente nuevamente.",
+}
+
+
+def message_es(code: ErrorCode) -> str:
+    return MESSAGES_ES[code]

@@ -1,0 +1,282 @@
+"""JSON payloads carried on the MQTT topics of contracts.mqtt (schema version 1).
+
+Every payload carries ``v`` (schema version), ``msg_id`` and ``ts`` (UTC). Pure pydantic.
+Nothing here ever holds a citizen's name; a DNI travels only inside a kiosk request and is
+never echoed in state, events or responses.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+
+Dni = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1] = SCHEMA_VERSION
+    msg_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    ts: datetime = Field(default_factory=utcnow)
+
+
+class PreferenceCategory(StrEnum):
+    """Ley 28683 (as amended): preferential attention, exempted from turns."""
+
+    NONE = "none"
+    GESTANTE = "gestante"
+    ADULTO_MAYOR = "adulto_mayor"
+    DISCAPACIDAD = "discapacidad"
+    NINO_ACOMPANANTE = "nino_acompanante"
+
+
+class TicketOrigin(StrEnum):
+    WALK_IN = "walk_in"
+    APPOINTMENT = "appointment"
+
+
+class TicketStatus(StrEnum):
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    PARKED = "parked"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    ATENDIDO = "atendido"
+    DERIVADO = "derivado"
+    NO_SE_PRESENTO = "no_se_presento"
+
+
+class CounterStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+class CommandRequest(Envelope):
+    """A command to the hub. ``request_id`` is the idempotency key: a retry carries the same
+    one and gets the first answer back; ``correlation_id`` pairs the answer with the ask."""
+
+    correlation_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
+    request_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(BaseModel):
+    code: str  # stable, machine-readable (contracts.errors)
+    message: str  # Spanish, for people
+    field: str | None = None
+
+
+class CommandResponse(Envelope):
+    correlation_id: str
+    request_id: str | None = None
+    status: Literal["ok", "error"]
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+# Params of each action (validated by the hub; unknown fields are refused).
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueTicketParams(_Params):
+    service_code: Code
+    preference_category: PreferenceCategory = PreferenceCategory.NONE
+    dni: Dni | None = None
+
+
+class CheckinAppointmentParams(_Params):
+    dni: Dni | None = None
+    appointment_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,32}$")] | None = (
+        None
+    )
+
+
+class ReportPrintParams(_Params):
+    ticket_id: str
+    ok: bool
+    error: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class SignInParams(_Params):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class OpenCounterParams(_Params):
+    services: list[Code] | None = None  # None: the services the config gives the counter
+
+
+class PauseCounterParams(_Params):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class TicketRef(_Params):
+    ticket_id: str | None = None
+    number: Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}\d{3,4}$")] | None = None
+
+
+class FinishAttentionParams(_Params):
+    outcome: Outcome
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class TransferTicketParams(_Params):
+    to_service_code: Code | None = None
+    to_counter_id: Code | None = None
+    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class Empty(_Params):
+    pass
+
+
+# --------------------------------------------------------------------------- results
+
+
+class TicketView(BaseModel):
+    """A ticket as devices see it. No names, no DNI."""
+
+    ticket_id: str
+    number: str  # "A007"
+    service_code: str
+    status: TicketStatus
+    preference_category: PreferenceCategory = PreferenceCategory.NONE
+    origin: TicketOrigin = TicketOrigin.WALK_IN
+    issued_at: datetime
+    arrived_at: datetime  # original arrival, kept across transfers for fairness
+    called_at: datetime | None = None
+    started_at: datetime | None = None
+    counter_id: str | None = None
+    recalls: int = 0
+    people_ahead: int | None = None
+    estimated_wait_s: int | None = None
+    needs_reprint: bool = False
+
+
+class IssuedTicket(BaseModel):
+    ticket: TicketView
+    sede_name: str
+    service_name: str
+
+
+# --------------------------------------------------------------------------- retained state
+
+
+class ServiceInfo(BaseModel):
+    code: str
+    name: str  # Spanish
+    letter: str
+
+
+class CounterInfo(BaseModel):
+    counter_id: str
+    name: str  # "Ventanilla 3"
+    number: int
+    services: dict[str, int]  # service code -> weight
+
+
+class OpeningHours(BaseModel):
+    weekday: int  # 0 = Monday
+    opens: str  # "08:00", Lima time
+    closes: str
+
+
+class SedeInfo(Envelope):
+    sede_id: str
+    name: str
+    timezone: str = "America/Lima"
+    services: list[ServiceInfo]
+    counters: list[CounterInfo]
+    hours: list[OpeningHours]
+    is_open_now: bool
+
+
+class QueueState(Envelope):
+    service_code: str
+    service_name: str
+    waiting: int
+    preferential_waiting: int
+    longest_wait_s: int
+    average_wait_s: int | None
+    average_service_s: int | None
+    served_today: int
+    open_counters: int
+    estimated_wait_s: int | None  # for a ticket issued now
+    tickets: list[TicketView]  # waiting tickets, in the order they will be served
+
+
+class CounterState(Envelope):
+    counter_id: str
+    name: str
+    number: int
+    status: CounterStatus
+    pause_reason: str | None = None
+    services: list[str]
+    user_display_name: str | None = None  # staff, never citizens
+    current: TicketView | None = None
+    parked: list[TicketView] = Field(default_factory=list)
+    since: datetime | None = None
+
+
+class CallView(BaseModel):
+    number: str
+    service_code: str
+    counter_id: str
+    counter_name: str
+    counter_number: int
+    called_at: datetime
+    recalls: int = 0
+
+
+class DisplayState(Envelope):
+    current: list[CallView]  # one per counter with a called/serving ticket, newest first
+    recent: list[CallView]  # last calls, newest first
+    waiting: dict[str, int]  # service code -> people waiting
+    messages: list[str] = Field(default_factory=list)
+
+
+class CallEvent(Envelope):
+    call: CallView
+
+
+class PrintJob(Envelope):
+    """Sent to the device that should print (re)print a ticket."""
+
+    ticket: TicketView
+    sede_name: str
+    service_name: str
+    reprint: bool = False
+
+
+class Availability(Envelope):
+    state: Literal["online", "offline"]
+    device_id: str
+    role: str

@@ -1,0 +1,74 @@
+"""The seam between the hub's queue domain and its transports (MQTT bridge, CLI, bench).
+
+``hub.domain`` implements QueueEngine; ``hub.bridge`` drives it from MQTT. The engine is
+synchronous and thread-safe; every ``execute`` is one SQLite transaction that also writes an
+audit row and an outbox row, and nothing is published until it has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contracts.messages import (
+    CallEvent,
+    CounterState,
+    DisplayState,
+    ErrorBody,
+    PrintJob,
+    QueueState,
+    SedeInfo,
+)
+from contracts.mqtt import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a command: the role and device id taken from the MQTT topic (never the
+    payload). For counters the device id is the counter id."""
+
+    role: Role
+    device_id: str
+
+
+@dataclass
+class CommandOutcome:
+    """The answer to one command and what the transport must publish after commit."""
+
+    status: str  # "ok" | "error"
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+    replayed: bool = False  # the request id was seen before: first answer returned, no change
+    changed_services: set[str] = field(default_factory=set)
+    changed_counters: set[str] = field(default_factory=set)
+    display_changed: bool = False
+    calls: list[CallEvent] = field(default_factory=list)
+    prints: list[tuple[str, PrintJob]] = field(default_factory=list)  # (device id, job)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class QueueEngine(Protocol):
+    def execute(
+        self, *, actor: Actor, action: str, params: dict[str, Any], request_id: str
+    ) -> CommandOutcome: ...
+
+    def housekeeping(self) -> CommandOutcome:
+        """Time-driven changes (day rollover, appointment windows); call every few seconds."""
+        ...
+
+    def sede_info(self) -> SedeInfo: ...
+
+    def queue_state(self, service_code: str) -> QueueState: ...
+
+    def counter_state(self, counter_id: str) -> CounterState: ...
+
+    def display_state(self) -> DisplayState: ...
+
+    def status(self) -> dict[str, Any]:
+        """Queues, counters and outbox backlog, for ``alegra hub status``."""
+        ...
+
+    def close(self) -> None: ...
