@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    HUB_UNREACHABLE = "hub_unreachable"  # set by a device itself when the hub did not answer
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -58,6 +59,7 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHENTICATED: "Debe iniciar sesión.",
     ErrorCode.RATE_LIMITED: "Demasiadas solicitudes. Intente nuevamente en unos segundos.",
     ErrorCode.INTERNAL: "Ocurrió un error interno. Intente nuevamente.",
+    ErrorCode.HUB_UNREACHABLE: "No hay conexión con el servidor de la sede.",
 }
 
 
