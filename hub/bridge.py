@@ -1,0 +1,432 @@
+"""MQTT bridge of the sede hub: drives a QueueEngine from the broker and publishes its state.
+
+paho's network thread only enqueues; one worker thread decodes each request, runs it on the
+engine (one committed transaction), answers on the response topic and only then publishes the
+retained states, call events and print jobs the command changed. The same worker republishes
+every retained state after each (re)connect and runs the engine's housekeeping every few
+seconds, so all publishing is serialised and a stale republish never overwrites a newer state.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from contracts import mqtt as topics
+from contracts.errors import ErrorCode
+from contracts.messages import Availability, CommandResponse
+from hub.logs import log_event
+from hub.mqtt_requests import Command, Rejection, decode_request, error_body, parse_topic
+from hub.ports import Actor, CommandOutcome, QueueEngine
+
+log = logging.getLogger("hub.bridge")
+
+QOS = 1
+HUB_DEVICE_ID = "hub"
+
+
+@dataclass
+class BridgeStats:
+    """Counters for tests, the bench and ``status``; touched only by the worker thread."""
+
+    received: int = 0
+    executed: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    internal_errors: int = 0
+    republishes: int = 0
+    housekeeping_runs: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive_s: int = 30
+
+
+class HubBridge:
+    """Connects ``engine`` to the broker for ``sede_id``. ``start()``, then ``stop()``."""
+
+    def __init__(
+        self,
+        engine: QueueEngine,
+        *,
+        sede_id: str,
+        mqtt: MqttSettings | None = None,
+        client_id: str | None = None,
+        housekeeping_interval_s: float = 5.0,
+    ) -> None:
+        self.engine = engine
+        self.sede_id = sede_id
+        self.settings = mqtt or MqttSettings()
+        self.client_id = client_id or f"alegra-hub-{sede_id}"
+        self.housekeeping_interval_s = housekeeping_interval_s
+        self.stats = BridgeStats()
+        self._jobs: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._connected = threading.Event()
+        self._republished = threading.Event()
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._client = self._make_client()
+        self._last_open_now: bool | None = None
+        #: called by the worker after each handled message (tests and the bench hook in here)
+        self.on_handled: Callable[[str, str], None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _make_client(self) -> Any:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=True,  # requests sent while the hub was down are not replayed later
+            protocol=mqtt.MQTTv311,
+        )
+        if self.settings.username:
+            client.username_pw_set(self.settings.username, self.settings.password)
+        if self.settings.tls:
+            client.tls_set(ca_certs=self.settings.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.will_set(
+            topics.hub_availability(self.sede_id),
+            self._availability("offline"),
+            qos=QOS,
+            retain=True,
+        )
+        client.max_inflight_messages_set(200)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def start(self, *, wait_s: float | None = None) -> bool:
+        """Start the worker and the network loop. With ``wait_s``, wait until connected and
+        every retained state is published; return whether that happened in time."""
+        self._worker = threading.Thread(target=self._run_worker, name="hub-worker", daemon=True)
+        self._worker.start()
+        log_event(
+            log,
+            logging.INFO,
+            "connecting to broker",
+            event="mqtt_connecting",
+            sede=self.sede_id,
+            host=self.settings.host,
+            port=self.settings.port,
+        )
+        self._client.connect_async(
+            self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s
+        )
+        self._client.loop_start()
+        if wait_s is None:
+            return True
+        return self.wait_ready(wait_s)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self._republished.wait(timeout_s)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Drain queued requests, publish "offline" (retained) and disconnect. The engine is
+        the caller's to close."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        if self._connected.is_set():
+            self._client.unsubscribe(topics.request_filter(self.sede_id))
+        self._jobs.put(("stop", None))
+        if self._worker is not None:
+            self._worker.join(timeout_s)
+        if self._connected.is_set():
+            info = self._client.publish(
+                topics.hub_availability(self.sede_id),
+                self._availability("offline"),
+                qos=QOS,
+                retain=True,
+            )
+            try:
+                info.wait_for_publish(timeout_s)
+            except (RuntimeError, ValueError):
+                pass
+        self._client.disconnect()
+        self._client.loop_stop()
+        log_event(log, logging.INFO, "bridge stopped", event="bridge_stopped", sede=self.sede_id)
+
+    def __enter__(self) -> HubBridge:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ paho callbacks
+    # These run in paho's network thread: never block here, only hand work to the worker.
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            log_event(
+                log,
+                logging.ERROR,
+                "broker refused the connection",
+                event="mqtt_refused",
+                reason=str(reason),
+            )
+            return
+        self._connected.set()
+        client.subscribe(topics.request_filter(self.sede_id), qos=QOS)
+        log_event(
+            log, logging.INFO, "connected to broker", event="mqtt_connected", sede=self.sede_id
+        )
+        self._jobs.put(("republish", None))
+
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        self._connected.clear()
+        self._republished.clear()
+        if not self._stopping.is_set():
+            log_event(
+                log,
+                logging.WARNING,
+                "disconnected from broker; reconnecting",
+                event="mqtt_disconnected",
+                reason=str(reason),
+            )
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self._jobs.put(("message", (message.topic, bytes(message.payload))))
+
+    # ------------------------------------------------------------------ worker
+
+    def _run_worker(self) -> None:
+        next_housekeeping = time.monotonic() + self.housekeeping_interval_s
+        while True:
+            timeout = max(0.0, next_housekeeping - time.monotonic())
+            try:
+                kind, payload = self._jobs.get(timeout=timeout)
+            except queue.Empty:
+                kind, payload = "housekeeping", None
+            try:
+                if kind == "stop":
+                    self._drain()
+                    return
+                if kind == "message":
+                    self._handle_message(*payload)
+                elif kind == "republish":
+                    self.republish_all()
+                    self._republished.set()
+                elif kind == "housekeeping":
+                    self._housekeeping()
+            except Exception as exc:  # the worker must survive anything a job throws
+                self.stats.internal_errors += 1
+                log.exception(
+                    "worker job failed",
+                    extra={"alegra_fields": {"event": "worker_error", "error": type(exc).__name__}},
+                )
+            if kind == "housekeeping" or time.monotonic() >= next_housekeeping:
+                if kind != "housekeeping":
+                    self._housekeeping()
+                next_housekeeping = time.monotonic() + self.housekeeping_interval_s
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                kind, payload = self._jobs.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "message":
+                self._handle_message(*payload)
+
+    def _housekeeping(self) -> None:
+        outcome = self.engine.housekeeping()
+        self.stats.housekeeping_runs += 1
+        if self._connected.is_set():
+            self._publish_outcome(outcome)
+            info = self.engine.sede_info()
+            if info.is_open_now != self._last_open_now:
+                self._publish_model(topics.config_topic(self.sede_id), info, retain=True)
+                self._last_open_now = info.is_open_now
+
+    def _handle_message(self, topic: str, payload: bytes) -> None:
+        started = time.perf_counter()
+        self.stats.received += 1
+        request_topic = parse_topic(topic, self.sede_id)
+        if request_topic is None:
+            self.stats.ignored += 1
+            log_event(log, logging.WARNING, "ignored message", event="ignored", bytes=len(payload))
+            return
+        decoded = decode_request(request_topic, payload)
+        if isinstance(decoded, Rejection):
+            self.stats.rejected += 1
+            self._count(decoded.code)
+            self._respond(request_topic.role, request_topic.device_id, request_topic.action,
+                          decoded.response)  # fmt: skip
+            log_event(
+                log,
+                logging.WARNING,
+                "request rejected",
+                event="command",
+                role=request_topic.role,
+                device=request_topic.device_id,
+                action=request_topic.action,
+                correlation_id=decoded.response.correlation_id,
+                request_id=decoded.response.request_id,
+                status="error",
+                code=decoded.code,
+                field=decoded.response.error.field if decoded.response.error else None,
+                bytes=len(payload),
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+            self._notify(request_topic.action, decoded.code)
+            return
+        self._execute(decoded, started)
+
+    def _execute(self, command: Command, started: float) -> None:
+        request = command.request
+        actor = Actor(role=command.role, device_id=command.topic.device_id)
+        try:
+            outcome = self.engine.execute(
+                actor=actor,
+                action=command.action.value,
+                params=request.params,
+                request_id=request.request_id,
+            )
+        except Exception as exc:
+            self.stats.internal_errors += 1
+            log.exception(
+                "engine failed",
+                extra={
+                    "alegra_fields": {
+                        "event": "engine_error",
+                        "action": command.action.value,
+                        "request_id": request.request_id,
+                        "error": type(exc).__name__,
+                    }
+                },
+            )
+            outcome = CommandOutcome(status="error", error=error_body(ErrorCode.INTERNAL))
+        self.stats.executed += 1
+        code = outcome.error.code if outcome.error else "ok"
+        self._count(code)
+        response = CommandResponse(
+            correlation_id=request.correlation_id,
+            request_id=request.request_id,
+            status="ok" if outcome.ok else "error",
+            result=outcome.result,
+            error=outcome.error,
+        )
+        # The engine has committed by now: answer first, then everything the change touched.
+        self._respond(command.role.value, command.topic.device_id, command.action.value, response)
+        if not outcome.replayed:
+            self._publish_outcome(outcome)
+        log_event(
+            log,
+            logging.INFO,
+            "command handled",
+            event="command",
+            role=command.role.value,
+            device=command.topic.device_id,
+            action=command.action.value,
+            correlation_id=request.correlation_id,
+            request_id=request.request_id,
+            status=response.status,
+            code=outcome.error.code if outcome.error else None,
+            field=outcome.error.field if outcome.error else None,
+            replayed=outcome.replayed or None,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        self._notify(command.action.value, code)
+
+    def _count(self, code: str) -> None:
+        self.stats.codes[code] = self.stats.codes.get(code, 0) + 1
+
+    def _notify(self, action: str, code: str) -> None:
+        if self.on_handled is not None:
+            self.on_handled(action, code)
+
+    # ------------------------------------------------------------------ publishing
+
+    def _availability(self, state: str) -> bytes:
+        return (
+            Availability(state=state, device_id=HUB_DEVICE_ID, role="hub")
+            .model_dump_json()
+            .encode()
+        )  # type: ignore[arg-type]
+
+    def _publish_model(self, topic: str, model: BaseModel, *, retain: bool) -> None:
+        self._client.publish(topic, model.model_dump_json().encode(), qos=QOS, retain=retain)
+
+    def _respond(self, role: str, device_id: str, action: str, response: CommandResponse) -> None:
+        self._publish_model(
+            topics.response_topic(self.sede_id, role, device_id, action), response, retain=False
+        )
+
+    def _publish_outcome(self, outcome: CommandOutcome) -> int:
+        """Publish what one committed change touched; returns how many messages went out."""
+        sede = self.sede_id
+        published = 0
+        for service_code in sorted(outcome.changed_services):
+            state = self.engine.queue_state(service_code)
+            self._publish_model(topics.queue_state(sede, service_code), state, retain=True)
+            published += 1
+        for counter_id in sorted(outcome.changed_counters):
+            state = self.engine.counter_state(counter_id)
+            self._publish_model(topics.counter_state(sede, counter_id), state, retain=True)
+            published += 1
+        if outcome.display_changed:
+            self._publish_model(
+                topics.display_state(sede), self.engine.display_state(), retain=True
+            )
+            published += 1
+        for call in outcome.calls:
+            self._publish_model(topics.call_event(sede), call, retain=False)
+            published += 1
+        for device_id, job in outcome.prints:
+            self._publish_model(topics.print_job(sede, device_id), job, retain=False)
+            published += 1
+        return published
+
+    def republish_all(self) -> int:
+        """Publish every retained message the hub owns: config, each queue, each counter, the
+        display and the hub's availability. Runs after every (re)connect."""
+        sede = self.sede_id
+        info = self.engine.sede_info()
+        self._publish_model(topics.config_topic(sede), info, retain=True)
+        self._last_open_now = info.is_open_now
+        count = 1
+        for service in info.services:
+            state = self.engine.queue_state(service.code)
+            self._publish_model(topics.queue_state(sede, service.code), state, retain=True)
+            count += 1
+        for counter in info.counters:
+            state = self.engine.counter_state(counter.counter_id)
+            self._publish_model(topics.counter_state(sede, counter.counter_id), state, retain=True)
+            count += 1
+        self._publish_model(topics.display_state(sede), self.engine.display_state(), retain=True)
+        self._client.publish(
+            topics.hub_availability(sede), self._availability("online"), qos=QOS, retain=True
+        )
+        count += 2
+        self.stats.republishes += 1
+        log_event(
+            log, logging.INFO, "retained state republished", event="republish", published=count
+        )
+        return count

@@ -1,0 +1,255 @@
+"""The bridge's own logic: request decoding (pure) and the worker's behaviour around an engine,
+with a small in-memory engine double so transport failures can be forced. The queue itself is
+exercised through the real engine in test_bridge_mqtt.py."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from contracts import mqtt as topics
+from contracts.errors import ErrorCode
+from contracts.messages import (
+    CommandRequest,
+    CounterState,
+    CounterStatus,
+    DisplayState,
+    QueueState,
+    SedeInfo,
+    ServiceInfo,
+)
+from contracts.mqtt import MAX_PAYLOAD_BYTES
+from hub.bridge import HubBridge, MqttSettings
+from hub.logs import JsonFormatter, configure_logging, log_event
+from hub.mqtt_client import DeviceClient, StateWatcher
+from hub.mqtt_requests import Command, Rejection, RequestTopic, decode_request, parse_topic
+from hub.ports import Actor, CommandOutcome
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _topic(role: str = "kiosk", action: str = "issue_ticket") -> RequestTopic:
+    return RequestTopic(sede="s1", role=role, device_id="k1", action=action)
+
+
+def _payload(**fields: Any) -> bytes:
+    return json.dumps(json.loads(CommandRequest(**fields).model_dump_json())).encode()
+
+
+def test_valid_request_decodes_to_command():
+    decoded = decode_request(_topic(), _payload(params={"service_code": "orientacion"}))
+    assert isinstance(decoded, Command)
+    assert decoded.role == "kiosk" and decoded.action == "issue_ticket"
+    assert decoded.request.params == {"service_code": "orientacion"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "code", "correlation"),
+    [
+        (b"{not json", ErrorCode.MALFORMED_JSON, "unknown"),
+        (b"\xff\xfe", ErrorCode.MALFORMED_JSON, "unknown"),
+        (b"[1, 2]", ErrorCode.INVALID_PAYLOAD, "unknown"),
+        (b'{"v": 2, "correlation_id": "c-1"}', ErrorCode.UNSUPPORTED_VERSION, "c-1"),
+        (b'{"v": "1", "correlation_id": "c-1"}', ErrorCode.UNSUPPORTED_VERSION, "c-1"),
+        (b'{"correlation_id": "c-1"}', ErrorCode.UNSUPPORTED_VERSION, "c-1"),
+        (b'{"v": 1, "correlation_id": "c-2", "extra": 1}', ErrorCode.INVALID_PAYLOAD, "c-2"),
+        (b'{"v": 1, "correlation_id": "c-3", "params": []}', ErrorCode.INVALID_PAYLOAD, "c-3"),
+        (b'{"v": 1, "correlation_id": 7}', ErrorCode.INVALID_PAYLOAD, "unknown"),
+        (b"x" * (MAX_PAYLOAD_BYTES + 1), ErrorCode.PAYLOAD_TOO_LARGE, "unknown"),
+    ],
+)
+def test_bad_payloads_get_stable_codes(payload, code, correlation):
+    decoded = decode_request(_topic(), payload)
+    assert isinstance(decoded, Rejection)
+    assert decoded.code == code
+    assert decoded.response.correlation_id == correlation
+    assert decoded.response.status == "error"
+    assert decoded.response.error is not None and decoded.response.error.message
+
+
+def test_invalid_payload_names_the_field():
+    decoded = decode_request(_topic(), b'{"v": 1, "correlation_id": "c", "request_id": "short"}')
+    assert isinstance(decoded, Rejection)
+    assert decoded.code == ErrorCode.INVALID_PAYLOAD
+    assert decoded.response.error.field == "request_id"
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "code"),
+    [
+        ("kiosk", "call_next", ErrorCode.FORBIDDEN),
+        ("kiosk", "finish_attention", ErrorCode.FORBIDDEN),
+        ("display", "issue_ticket", ErrorCode.FORBIDDEN),
+        ("counter", "issue_ticket", ErrorCode.FORBIDDEN),
+        ("intruder", "issue_ticket", ErrorCode.FORBIDDEN),
+        ("counter", "launch_rocket", ErrorCode.UNKNOWN_ACTION),
+    ],
+)
+def test_role_and_action_checks(role, action, code):
+    decoded = decode_request(_topic(role, action), _payload(correlation_id="c-9"))
+    assert isinstance(decoded, Rejection)
+    assert decoded.code == code
+    assert decoded.response.correlation_id == "c-9"
+
+
+def test_parse_topic_only_accepts_own_sede():
+    assert parse_topic("alegra/v1/s1/kiosk/k1/request/issue_ticket", "s1") == _topic()
+    assert parse_topic("alegra/v1/s2/kiosk/k1/request/issue_ticket", "s1") is None
+    assert parse_topic("alegra/v1/s1/kiosk/K1/request/issue_ticket", "s1") is None
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_logs_are_json_and_drop_unknown_fields():
+    stream = io.StringIO()
+    logger = logging.getLogger("hub.test-logs")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        kept = log_event(
+            logger, logging.INFO, "x", request_id="r-1", code="ok", dni="12345678", name="Ana"
+        )
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert kept == {"request_id": "r-1", "code": "ok"}
+    assert line["request_id"] == "r-1" and line["msg"] == "x" and line["level"] == "INFO"
+    assert "12345678" not in stream.getvalue() and "Ana" not in stream.getvalue()
+
+
+def test_configure_logging_is_idempotent():
+    configure_logging("INFO")
+    configure_logging("WARNING")
+    root = logging.getLogger()
+    assert sum(isinstance(h.formatter, JsonFormatter) for h in root.handlers) == 1
+
+
+# --------------------------------------------------------------------------- worker + double
+
+
+class DoubleEngine:
+    """Minimal in-memory stand-in for QueueEngine: one service, issue_ticket only, and a switch
+    that makes execute() blow up like a broken engine would."""
+
+    def __init__(self, sede_id: str) -> None:
+        self.sede_id = sede_id
+        self.issued: list[str] = []
+        self.explode = False
+        self.housekeeping_calls = 0
+        self.lock = threading.Lock()
+
+    def execute(self, *, actor: Actor, action: str, params: dict, request_id: str):
+        if self.explode:
+            raise RuntimeError("disk on fire")
+        with self.lock:
+            self.issued.append(request_id)
+            number = f"A{len(self.issued):03d}"
+        return CommandOutcome(
+            status="ok", result={"number": number}, changed_services={"orientacion"}
+        )
+
+    def housekeeping(self):
+        self.housekeeping_calls += 1
+        return CommandOutcome(status="ok")
+
+    def sede_info(self):
+        return SedeInfo(
+            sede_id=self.sede_id,
+            name="Sede doble",
+            services=[ServiceInfo(code="orientacion", name="Orientación", letter="A")],
+            counters=[],
+            hours=[],
+            is_open_now=True,
+        )
+
+    def queue_state(self, service_code):
+        return QueueState(
+            service_code=service_code,
+            service_name="Orientación",
+            waiting=len(self.issued),
+            preferential_waiting=0,
+            longest_wait_s=0,
+            average_wait_s=None,
+            average_service_s=None,
+            served_today=0,
+            open_counters=0,
+            estimated_wait_s=None,
+            tickets=[],
+        )
+
+    def counter_state(self, counter_id):
+        return CounterState(
+            counter_id=counter_id, name="V", number=1, status=CounterStatus.CLOSED, services=[]
+        )
+
+    def display_state(self):
+        return DisplayState(current=[], recent=[], waiting={"orientacion": len(self.issued)})
+
+    def status(self):
+        return {}
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def double_bridge(mqtt_broker, sede_id):
+    engine = DoubleEngine(sede_id)
+    bridge = HubBridge(
+        engine,
+        sede_id=sede_id,
+        mqtt=MqttSettings(host=mqtt_broker.host, port=mqtt_broker.port),
+        housekeeping_interval_s=0.2,
+    )
+    assert bridge.start(wait_s=10)
+    yield engine, bridge
+    bridge.stop()
+
+
+@pytest.mark.mqtt
+def test_engine_failure_answers_internal_and_worker_survives(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    with DeviceClient(
+        sede_id=sede_id, role="kiosk", device_id="k1", host=mqtt_broker.host, port=mqtt_broker.port
+    ) as kiosk:
+        engine.explode = True
+        failed = kiosk.request("issue_ticket", {"service_code": "orientacion"})
+        assert failed.status == "error" and failed.error.code == ErrorCode.INTERNAL
+        engine.explode = False
+        ok = kiosk.request("issue_ticket", {"service_code": "orientacion"})
+        assert ok.status == "ok" and ok.result == {"number": "A001"}
+    assert bridge.stats.internal_errors == 1
+
+
+@pytest.mark.mqtt
+def test_republish_housekeeping_and_offline_will(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    with StateWatcher(sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port) as watcher:
+        assert watcher.wait_for(lambda w: w.hub_availability() == "online")
+        assert watcher.wait_for(lambda w: w.queue("orientacion") is not None)
+        assert watcher.retained[topics.config_topic(sede_id)]["name"] == "Sede doble"
+        assert watcher.wait_for(lambda w: engine.housekeeping_calls >= 2, timeout_s=5)
+        bridge.stop()
+        assert watcher.wait_for(lambda w: w.hub_availability() == "offline")
+
+
+@pytest.mark.mqtt
+def test_rejected_request_never_reaches_engine(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    with DeviceClient(
+        sede_id=sede_id, role="kiosk", device_id="k1", host=mqtt_broker.host, port=mqtt_broker.port
+    ) as kiosk:
+        bad = kiosk.send_raw("issue_ticket", b"{oops").result(10)
+        assert bad.error.code == ErrorCode.MALFORMED_JSON and bad.correlation_id == "unknown"
+        forbidden = kiosk.request("call_next")
+        assert forbidden.error.code == ErrorCode.FORBIDDEN
+    assert engine.issued == []
+    assert bridge.stats.rejected == 2
