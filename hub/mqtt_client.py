@@ -155,6 +155,7 @@ class DeviceClient:
         *,
         request_id: str | None = None,
         correlation_id: str | None = None,
+        topic: str | None = None,
     ) -> Future[CommandResponse]:
         """Publish a command; the future resolves with its response."""
         request = CommandRequest(params=params or {})
@@ -163,21 +164,30 @@ class DeviceClient:
         if correlation_id:
             request.correlation_id = correlation_id
         return self.send_raw(
-            action, request.model_dump_json().encode(), correlation_id=request.correlation_id
+            action,
+            request.model_dump_json().encode(),
+            correlation_id=request.correlation_id,
+            topic=topic,
         )
 
     def send_raw(
-        self, action: str, payload: bytes, *, correlation_id: str | None = None
+        self,
+        action: str,
+        payload: bytes,
+        *,
+        correlation_id: str | None = None,
+        topic: str | None = None,
     ) -> Future[CommandResponse]:
-        """Publish any bytes as a command (bad input tests). Without a correlation id, the
-        future takes the next answer carrying correlation id "unknown"."""
+        """Publish any bytes as a command (bad input and ACL tests; ``topic`` overrides the
+        device's own request topic). Without a correlation id, the future takes the next
+        answer carrying correlation id "unknown"."""
         future: Future[CommandResponse] = Future()
         with self._lock:
             if correlation_id is None:
                 self._unknown.append(future)
             else:
                 self._pending[correlation_id] = future
-        topic = topics.request_topic(self.sede_id, self.role, self.device_id, action)
+        topic = topic or topics.request_topic(self.sede_id, self.role, self.device_id, action)
         self._client.publish(topic, payload, qos=QOS)
         return future
 

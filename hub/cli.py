@@ -1,0 +1,192 @@
+"""``alegra hub``: run the sede hub, show its status, provision Mosquitto credentials.
+
+Heavy imports (engine, paho) live inside the commands so ``alegra hub --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    help="Hub de la sede: cola de atención (Módulo 03) y puente MQTT.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="TOML de la sede (ALEGRA_SEDE_CONFIG; por defecto: demo)."),
+]
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Carpeta de datos (ALEGRA_DATA_DIR).")
+]
+
+
+def db_path_for(data_dir: Path, sede_id: str) -> Path:
+    """Where the hub keeps the SQLite file of a sede (one file per sede and data dir)."""
+    return data_dir / f"hub-{sede_id}.sqlite3"
+
+
+def _load(config: Path | None, data_dir: Path | None) -> tuple[Any, Any, Path]:
+    from hub.config import ConfigError, HubSettings, load_sede_config
+
+    settings = HubSettings()
+    try:
+        sede = load_sede_config(config or settings.sede_config)
+    except ConfigError as exc:
+        typer.echo(f"Error de configuración: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return settings, sede, db_path_for(data_dir or settings.data_dir, sede.id)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    mqtt_host: Annotated[str | None, typer.Option(help="Broker (ALEGRA_MQTT_HOST).")] = None,
+    mqtt_port: Annotated[int | None, typer.Option(help="Puerto (ALEGRA_MQTT_PORT).")] = None,
+    username: Annotated[str | None, typer.Option(help="Usuario MQTT del hub.")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="Contraseña MQTT (mejor: ALEGRA_MQTT_PASSWORD).")
+    ] = None,
+    tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="TLS hacia el broker.")] = None,
+    housekeeping_s: Annotated[float, typer.Option(help="Cada cuántos segundos.")] = 5.0,
+    log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING...")] = None,
+) -> None:
+    """Run the hub: open the SQLite store and serve the sede over MQTT until stopped."""
+    import logging
+    import signal
+    import threading
+
+    from hub.bridge import HubBridge, MqttSettings
+    from hub.domain.engine import HubEngine
+    from hub.logs import configure_logging, log_event
+
+    settings, sede, db_path = _load(config, data_dir)
+    configure_logging(log_level or settings.log_level)
+    log = logging.getLogger("hub.run")
+    engine = HubEngine(sede, db_path)
+    mqtt = MqttSettings(
+        host=mqtt_host or settings.mqtt_host,
+        port=mqtt_port or settings.mqtt_port,
+        username=username or settings.mqtt_username,
+        password=password or settings.mqtt_password,
+        tls=settings.mqtt_tls if tls is None else tls,
+    )
+    bridge = HubBridge(engine, sede_id=sede.id, mqtt=mqtt, housekeeping_interval_s=housekeeping_s)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log_event(
+        log,
+        logging.INFO,
+        "hub starting",
+        event="hub_start",
+        sede=sede.id,
+        db_path=str(db_path),
+        host=mqtt.host,
+        port=mqtt.port,
+    )
+    bridge.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        bridge.stop()
+        engine.close()
+        log_event(log, logging.INFO, "hub stopped", event="hub_stop", sede=sede.id)
+
+
+@app.command()
+def status(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Salida JSON.")] = False,
+) -> None:
+    """Queues, counters and outbox backlog, read from the SQLite file (hub running or not)."""
+    from hub.domain.engine import HubEngine
+
+    _, sede, db_path = _load(config, data_dir)
+    if not db_path.exists():
+        typer.echo(f"No hay datos del hub en {db_path}.", err=True)
+        raise typer.Exit(1)
+    engine = HubEngine(sede, db_path)
+    try:
+        report = engine.status()
+        queues = {s.code: engine.queue_state(s.code) for s in sede.services}
+        counters = {c.id: engine.counter_state(c.id) for c in sede.counters}
+    finally:
+        engine.close()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "sede_id": sede.id,
+                    "db_path": str(db_path),
+                    "status": report,
+                    "queues": {k: json.loads(v.model_dump_json()) for k, v in queues.items()},
+                    "counters": {k: json.loads(v.model_dump_json()) for k, v in counters.items()},
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    typer.echo(f"Sede {sede.name} ({sede.id}) — {db_path}")
+    typer.echo("\nColas / queues:")
+    for code, state in queues.items():
+        typer.echo(
+            f"  {code:<16} en espera {state.waiting:>4} (preferencial {state.preferential_waiting})"
+            f"  atendidos hoy {state.served_today:>4}  ventanillas abiertas {state.open_counters}"
+        )
+    typer.echo("\nVentanillas / counters:")
+    for counter_id, state in counters.items():
+        current = state.current.number if state.current else "-"
+        typer.echo(f"  {counter_id:<6} {state.name:<16} {state.status.value:<7} turno {current}")
+    typer.echo("\nEstado / status:")
+    for key, value in report.items():
+        if key in {"queues", "counters"}:
+            continue
+        typer.echo(f"  {key}: {json.dumps(value, ensure_ascii=False, default=str)}")
+
+
+@app.command("provision-mqtt")
+def provision_mqtt(
+    out: Annotated[Path, typer.Option("--out", help="Carpeta de salida (passwd, acl, ...).")],
+    config: ConfigOpt = None,
+    kiosk: Annotated[list[str] | None, typer.Option("--kiosk", help="Id de un kiosco.")] = None,
+    display: Annotated[
+        list[str] | None, typer.Option("--display", help="Id de una pantalla.")
+    ] = None,
+    admin: Annotated[
+        list[str] | None, typer.Option("--admin", help="Id de una consola admin.")
+    ] = None,
+) -> None:
+    """Generate per-device Mosquitto credentials and the ACL of a sede (from its TOML)."""
+    from hub.config import ConfigError, HubSettings, load_sede_config
+    from hub.mqtt_provision import ProvisionError, provision
+
+    try:
+        sede = load_sede_config(config or HubSettings().sede_config)
+        credentials = provision(
+            sede, out, kiosks=kiosk or [], displays=display or [], admins=admin or []
+        )
+    except (ConfigError, ProvisionError) as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Credenciales MQTT de {sede.id} en {out}:")
+    for credential in credentials:
+        typer.echo(f"  {credential.role:<8} {credential.username}")
+    typer.echo(
+        "Copie passwd y acl a /etc/mosquitto/alegra/ y credentials.toml a cada equipo; "
+        "luego borre credentials.toml."
+    )
