@@ -121,42 +121,35 @@ def status(
     engine = HubEngine(sede, db_path)
     try:
         report = engine.status()
-        queues = {s.code: engine.queue_state(s.code) for s in sede.services}
-        counters = {c.id: engine.counter_state(c.id) for c in sede.counters}
     finally:
         engine.close()
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "sede_id": sede.id,
-                    "db_path": str(db_path),
-                    "status": report,
-                    "queues": {k: json.loads(v.model_dump_json()) for k, v in queues.items()},
-                    "counters": {k: json.loads(v.model_dump_json()) for k, v in counters.items()},
-                },
-                ensure_ascii=False,
-                indent=2,
-                default=str,
-            )
-        )
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         return
-    typer.echo(f"Sede {sede.name} ({sede.id}) — {db_path}")
+    typer.echo(f"Sede {sede.name} ({sede.id})")
+    typer.echo(f"Base de datos / database: {db_path}")
+    for key in ("business_date", "hub_epoch", "schema_version"):
+        if key in report:
+            typer.echo(f"  {key}: {report[key]}")
     typer.echo("\nColas / queues:")
-    for code, state in queues.items():
+    for code, queue in report.get("queues", {}).items():
         typer.echo(
-            f"  {code:<16} en espera {state.waiting:>4} (preferencial {state.preferential_waiting})"
-            f"  atendidos hoy {state.served_today:>4}  ventanillas abiertas {state.open_counters}"
+            f"  {code:<16} en espera {queue['waiting']:>4}"
+            f" (preferencial {queue['preferential_waiting']})"
+            f"  atendidos hoy {queue['served_today']:>4}"
+            f"  ventanillas abiertas {queue['open_counters']}"
         )
     typer.echo("\nVentanillas / counters:")
-    for counter_id, state in counters.items():
-        current = state.current.number if state.current else "-"
-        typer.echo(f"  {counter_id:<6} {state.name:<16} {state.status.value:<7} turno {current}")
-    typer.echo("\nEstado / status:")
-    for key, value in report.items():
-        if key in {"queues", "counters"}:
-            continue
-        typer.echo(f"  {key}: {json.dumps(value, ensure_ascii=False, default=str)}")
+    for counter_id, counter in report.get("counters", {}).items():
+        typer.echo(
+            f"  {counter_id:<6} {counter['status']:<7} turno {counter.get('current') or '-':<6}"
+            f" en espera aparte {counter.get('parked', 0)}  {counter.get('user') or ''}"
+        )
+    outbox = report.get("outbox", {})
+    typer.echo(
+        f"\nOutbox (pendiente de sincronizar / to sync): {outbox.get('pending', '?')}"
+        f"  más antiguo / oldest: {outbox.get('oldest_pending_at') or '-'}"
+    )
 
 
 @app.command("provision-mqtt")

@@ -119,12 +119,17 @@ class DeviceClient:
     def connect(self, timeout_s: float = 10.0) -> DeviceClient:
         self._client.connect(self.host, self.port, keepalive=30)
         self._client.loop_start()
-        if not self._connected.wait(timeout_s):
-            raise ClientError("no connection to the broker")
-        if self._refused:
-            raise ClientError(f"broker refused the connection: {self._refused}")
-        if not self._subscribed.wait(timeout_s):
-            raise ClientError("the broker did not confirm the subscription")
+        try:
+            if not self._connected.wait(timeout_s):
+                raise ClientError("no connection to the broker")
+            if self._refused:
+                raise ClientError(f"broker refused the connection: {self._refused}")
+            if not self._subscribed.wait(timeout_s):
+                raise ClientError("the broker did not confirm the subscription")
+        except ClientError:
+            self._client.disconnect()
+            self._client.loop_stop()
+            raise
         return self
 
     def close(self) -> None:
