@@ -1,0 +1,423 @@
+"""View-model of the staff counter app: sign in, open the counter, call and serve tickets.
+
+Holds no state of record: every change is a command to the hub, and what is shown comes from
+the hub's retained CounterState / QueueState. No widgets here; the views bind to the signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from contracts.errors import ErrorCode, message_es
+from contracts.messages import (
+    CommandResponse,
+    CounterState,
+    CounterStatus,
+    Outcome,
+    QueueState,
+    SedeInfo,
+    TicketStatus,
+    TicketView,
+)
+from contracts.mqtt import Action
+from qtcommon.i18n import Translator
+
+#: Keyboard shortcuts, shown on screen next to each button.
+SHORTCUTS: dict[str, str] = {
+    "call_next": "F1",
+    "recall": "F2",
+    "start": "F3",
+    "finish": "F4",
+    "transfer": "F5",
+    "park": "F6",
+    "no_show": "F7",
+    "pause": "F8",
+    "close": "F9",
+}
+
+
+class Phase(StrEnum):
+    """What the counter screen is showing; the buttons follow from it."""
+
+    SIGNED_OUT = "signed_out"
+    CLOSED = "closed"  # signed in, counter not open: choose services
+    IDLE = "idle"  # open, nobody at the counter
+    CALLING = "calling"  # a ticket was called, the person is on the way
+    SERVING = "serving"
+    PAUSED = "paused"
+
+
+ReplyCallback = Callable[[CommandResponse | None], None]
+
+
+class CommandSender(Protocol):
+    """Sends one command to the hub and calls back with its answer (None: no answer arrived,
+    the client gave up). Retries of one command reuse its request id (hub idempotency)."""
+
+    def __call__(self, action: str, params: dict[str, Any], on_reply: ReplyCallback) -> None: ...
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    code: str
+    name: str
+    waiting: int
+    preferential_waiting: int
+    longest_wait_s: int
+    tickets: list[TicketView]
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def error_text(response: CommandResponse | None, tr: Translator) -> str:
+    """The Spanish text for a failed command: the catalogue's, else the hub's own message."""
+    if response is None:
+        return tr.tr_error(ErrorCode.HUB_UNREACHABLE, message_es(ErrorCode.HUB_UNREACHABLE))
+    if response.error is None:
+        return tr.tr_error(ErrorCode.INTERNAL, message_es(ErrorCode.INTERNAL))
+    fallback = response.error.message
+    if not fallback:
+        try:
+            fallback = message_es(ErrorCode(response.error.code))
+        except ValueError:
+            fallback = message_es(ErrorCode.INTERNAL)
+    return tr.tr_error(response.error.code, fallback)
+
+
+class CounterViewModel(QObject):
+    changed = Signal()  # phase, ticket, queues, enabled actions or connection changed
+    error_changed = Signal(str)  # "" clears
+    notice_changed = Signal(str)  # short confirmation of the last action, "" clears
+    elapsed_changed = Signal(str)
+
+    def __init__(
+        self,
+        counter_id: str,
+        send: CommandSender,
+        parent: QObject | None = None,
+        *,
+        tr: Translator | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(parent)
+        self.tr = tr or Translator.load(packages=("counter",))
+        self.counter_id = counter_id
+        self._send = send
+        self._now = now
+        self.connected = False
+        self.sede: SedeInfo | None = None
+        self.counter: CounterState | None = None
+        self.queues: dict[str, QueueState] = {}
+        self.user_display_name: str | None = None
+        self.busy_action: str | None = None
+        self.error = ""
+        self.notice = ""
+        self._elapsed_timer = QTimer(self)
+        self._elapsed_timer.setInterval(1000)
+        self._elapsed_timer.timeout.connect(self.tick)
+
+    def start_clock(self) -> None:
+        """Tick the elapsed time of the current ticket every second."""
+        self._elapsed_timer.start()
+
+    # ------------------------------------------------------------------ inputs from the hub
+
+    def apply_sede_info(self, info: SedeInfo) -> None:
+        self.sede = info
+        self.changed.emit()
+
+    def apply_counter_state(self, state: CounterState) -> None:
+        if state.counter_id != self.counter_id:
+            return
+        self.counter = state
+        if state.user_display_name:
+            self.user_display_name = state.user_display_name
+        self.changed.emit()
+        self.tick()
+
+    def apply_queue_state(self, state: QueueState) -> None:
+        self.queues[state.service_code] = state
+        self.changed.emit()
+
+    def set_connected(self, connected: bool) -> None:
+        if connected == self.connected:
+            return
+        self.connected = connected
+        self.changed.emit()
+
+    # ------------------------------------------------------------------ derived state
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user_display_name is not None
+
+    @property
+    def current(self) -> TicketView | None:
+        return self.counter.current if self.counter else None
+
+    @property
+    def phase(self) -> Phase:
+        if not self.signed_in:
+            return Phase.SIGNED_OUT
+        if self.counter is None or self.counter.status == CounterStatus.CLOSED:
+            return Phase.CLOSED
+        current = self.counter.current
+        if current is not None and current.status == TicketStatus.SERVING:
+            return Phase.SERVING
+        if current is not None:
+            return Phase.CALLING
+        if self.counter.status == CounterStatus.PAUSED:
+            return Phase.PAUSED
+        return Phase.IDLE
+
+    @property
+    def parked(self) -> list[TicketView]:
+        return list(self.counter.parked) if self.counter else []
+
+    def attended_services(self) -> list[str]:
+        if self.counter and self.counter.services:
+            return list(self.counter.services)
+        return self.configured_services()
+
+    def configured_services(self) -> list[str]:
+        """The services the sede config assigns to this counter (the defaults to open with)."""
+        if self.sede is None:
+            return []
+        for counter in self.sede.counters:
+            if counter.counter_id == self.counter_id:
+                return list(counter.services)
+        return []
+
+    def service_name(self, code: str) -> str:
+        if self.sede is not None:
+            for service in self.sede.services:
+                if service.code == code:
+                    return service.name
+        return code
+
+    def all_services(self) -> list[tuple[str, str]]:
+        return [(s.code, s.name) for s in self.sede.services] if self.sede else []
+
+    def other_counters(self) -> list[tuple[str, str]]:
+        if self.sede is None:
+            return []
+        return [
+            (c.counter_id, c.name) for c in self.sede.counters if c.counter_id != self.counter_id
+        ]
+
+    def waiting_total(self) -> int:
+        return sum(
+            self.queues[code].waiting for code in self.attended_services() if code in self.queues
+        )
+
+    def service_rows(self) -> list[ServiceRow]:
+        rows = []
+        for code in self.attended_services():
+            queue = self.queues.get(code)
+            rows.append(
+                ServiceRow(
+                    code=code,
+                    name=self.service_name(code),
+                    waiting=queue.waiting if queue else 0,
+                    preferential_waiting=queue.preferential_waiting if queue else 0,
+                    longest_wait_s=queue.longest_wait_s if queue else 0,
+                    tickets=list(queue.tickets) if queue else [],
+                )
+            )
+        return rows
+
+    def wait_of(self, ticket: TicketView) -> str:
+        return format_duration((self._now() - ticket.arrived_at).total_seconds())
+
+    def reprint_candidates(self) -> list[TicketView]:
+        """Tickets the hub flagged for reprint (their print failed at the kiosk)."""
+        found: dict[str, TicketView] = {}
+        for queue in self.queues.values():
+            for ticket in queue.tickets:
+                if ticket.needs_reprint:
+                    found[ticket.ticket_id] = ticket
+        current = self.current
+        if current is not None and current.needs_reprint:
+            found[current.ticket_id] = current
+        return sorted(found.values(), key=lambda t: t.issued_at)
+
+    def elapsed_text(self) -> str:
+        current = self.current
+        if current is None:
+            return ""
+        since = current.started_at if current.status == TicketStatus.SERVING else current.called_at
+        if since is None:
+            return ""
+        return format_duration((self._now() - since).total_seconds())
+
+    def enabled(self, action: str) -> bool:
+        """Whether the button/shortcut for ``action`` can be used now."""
+        if not self.connected or self.busy_action is not None:
+            return False
+        phase = self.phase
+        allowed: dict[Phase, set[str]] = {
+            Phase.SIGNED_OUT: {"sign_in"},
+            Phase.CLOSED: {"open", "sign_out"},
+            Phase.IDLE: {"call_next", "pause", "close", "sign_out"},
+            Phase.CALLING: {"recall", "start", "no_show", "transfer", "park"},
+            Phase.SERVING: {"finish", "transfer", "park"},
+            Phase.PAUSED: {"open", "close", "sign_out"},
+        }
+        if action == "call_next":
+            return phase == Phase.IDLE and self.waiting_total() > 0
+        if action == "resume":
+            return phase == Phase.IDLE and bool(self.parked)
+        if action == "reprint":
+            return phase != Phase.SIGNED_OUT and bool(self.reprint_candidates())
+        return action in allowed[phase]
+
+    # ------------------------------------------------------------------ commands
+
+    def sign_in(self, username: str, password: str) -> None:
+        username = username.strip()
+        if not username or not password:
+            self._set_error(self.tr("counter.signin.missing"))
+            return
+
+        def done(response: CommandResponse) -> None:
+            result = response.result or {}
+            self.user_display_name = str(
+                result.get("display_name") or result.get("user_display_name") or username
+            )
+
+        self._command(Action.SIGN_IN, {"username": username, "password": password}, done)
+
+    def sign_out(self) -> None:
+        def done(_: CommandResponse) -> None:
+            self.user_display_name = None
+
+        self._command(Action.SIGN_OUT, {}, done)
+
+    def open_counter(self, services: list[str] | None = None) -> None:
+        params: dict[str, Any] = {"services": list(services)} if services else {}
+        self._command(Action.OPEN_COUNTER, params)
+
+    def call_next(self) -> None:
+        self._command(Action.CALL_NEXT, {})
+
+    def recall(self) -> None:
+        self._command(Action.RECALL, {})
+
+    def start_attention(self) -> None:
+        self._command(Action.START_ATTENTION, {})
+
+    def finish(self, outcome: Outcome = Outcome.ATENDIDO, note: str | None = None) -> None:
+        params: dict[str, Any] = {"outcome": str(outcome)}
+        if note and note.strip():
+            params["note"] = note.strip()[:1000]
+        self._command(Action.FINISH_ATTENTION, params)
+
+    def no_show(self) -> None:
+        self._command(
+            Action.FINISH_ATTENTION,
+            {"outcome": str(Outcome.NO_SE_PRESENTO)},
+            notice_key="counter.notice.no_show",
+        )
+
+    def transfer(
+        self,
+        *,
+        to_service_code: str | None = None,
+        to_counter_id: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        if not to_service_code and not to_counter_id:
+            self._set_error(self.tr("counter.transfer.missing"))
+            return
+        params: dict[str, Any] = {}
+        if to_service_code:
+            params["to_service_code"] = to_service_code
+        if to_counter_id:
+            params["to_counter_id"] = to_counter_id
+        if note and note.strip():
+            params["note"] = note.strip()[:1000]
+        self._command(Action.TRANSFER_TICKET, params)
+
+    def park(self) -> None:
+        self._command(Action.PARK_TICKET, {})
+
+    def resume(self, ticket_id: str) -> None:
+        self._command(Action.RESUME_TICKET, {"ticket_id": ticket_id})
+
+    def pause(self, reason: str) -> None:
+        reason = reason.strip()
+        if not reason:
+            self._set_error(self.tr("counter.pause.missing"))
+            return
+        self._command(Action.PAUSE_COUNTER, {"reason": reason[:200]})
+
+    def close(self) -> None:
+        self._command(Action.CLOSE_COUNTER, {})
+
+    def reprint(self, ticket_id: str) -> None:
+        self._command(Action.REPRINT_TICKET, {"ticket_id": ticket_id})
+
+    # ------------------------------------------------------------------ internals
+
+    def tick(self) -> None:
+        self.elapsed_changed.emit(self.elapsed_text())
+
+    def _set_error(self, text: str) -> None:
+        self.error = text
+        self.error_changed.emit(text)
+
+    def _set_notice(self, text: str) -> None:
+        self.notice = text
+        self.notice_changed.emit(text)
+
+    def _command(
+        self,
+        action: Action,
+        params: dict[str, Any],
+        on_ok: Callable[[CommandResponse], None] | None = None,
+        *,
+        notice_key: str | None = None,
+    ) -> None:
+        if self.busy_action is not None:
+            return  # one command at a time: a double press never sends twice
+        if not self.connected:
+            self._set_error(error_text(None, self.tr))
+            return
+        notice_key = notice_key or f"counter.notice.{action}"
+        self.busy_action = str(action)
+        self._set_error("")
+        self.changed.emit()
+
+        def on_reply(response: CommandResponse | None) -> None:
+            self.busy_action = None
+            if response is not None and response.status == "ok":
+                if on_ok is not None:
+                    on_ok(response)
+                number = _ticket_number(response)
+                has_notice = self.tr.has(notice_key)
+                self._set_notice(self.tr(notice_key, number=number) if has_notice else "")
+            else:
+                self._set_notice("")
+                self._set_error(error_text(response, self.tr))
+            self.changed.emit()
+
+        self._send(str(action), params, on_reply)
+
+
+def _ticket_number(response: CommandResponse) -> str:
+    result = response.result or {}
+    ticket = result.get("ticket")
+    if isinstance(ticket, dict) and ticket.get("number"):
+        return str(ticket["number"])
+    return str(result.get("number") or "")

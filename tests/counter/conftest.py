@@ -1,0 +1,46 @@
+"""Counter test helpers: a recording command sender the test answers by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from contracts.messages import CommandResponse, ErrorBody
+
+
+@dataclass
+class Sent:
+    action: str
+    params: dict[str, Any]
+    on_reply: Any
+
+
+@dataclass
+class RecordingSender:
+    sent: list[Sent] = field(default_factory=list)
+
+    def __call__(self, action, params, on_reply) -> None:
+        self.sent.append(Sent(action, dict(params), on_reply))
+
+    @property
+    def actions(self) -> list[str]:
+        return [item.action for item in self.sent]
+
+    def reply_ok(self, result: dict | None = None) -> None:
+        item = self.sent[-1]
+        item.on_reply(CommandResponse(correlation_id="c", status="ok", result=result or {}))
+
+    def reply_error(self, code: str, message: str) -> None:
+        item = self.sent[-1]
+        item.on_reply(
+            CommandResponse(
+                correlation_id="c", status="error", error=ErrorBody(code=code, message=message)
+            )
+        )
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
