@@ -108,7 +108,8 @@ class PendingRequest(QObject):
     def done(self) -> bool:
         return self.response is not None
 
-    def _resolve(self, response: CommandResponse) -> bool:
+    def resolve(self, response: CommandResponse) -> bool:
+        """Deliver the answer (once; later answers are ignored). Returns whether it was the first."""
         if self.response is not None:
             return False
         self._timer.stop()
@@ -261,7 +262,7 @@ class HubClient(QObject):
     def _expire(self, pending: PendingRequest) -> None:
         self._pending.pop(pending.correlation_id, None)
         log.warning("no answer from hub to %s after %.1fs", pending.action, pending.timeout_s)
-        pending._resolve(unreachable_response(pending.correlation_id, pending.request_id))
+        pending.resolve(unreachable_response(pending.correlation_id, pending.request_id))
         pending.deleteLater()
 
     # ------------------------------------------------------------------ paho thread
@@ -371,7 +372,7 @@ class HubClient(QObject):
             pending = self._pending.pop(response.correlation_id, None)
             if pending is None:
                 return  # a duplicate answer to a retried command, or one that timed out
-            pending._resolve(response)
+            pending.resolve(response)
             pending.deleteLater()
 
     def _handle_cleared(self, rest: str) -> None:
