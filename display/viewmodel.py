@@ -12,29 +12,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from contracts.messages import CallEvent, CallView, DisplayState, SedeInfo
-
-LIMA = ZoneInfo("America/Lima")
-
-WEEKDAYS_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-MONTHS_ES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+from qtcommon.clock import format_time, to_local
+from qtcommon.i18n import Translator
 
 
 @dataclass(frozen=True)
@@ -70,11 +53,19 @@ def plan_layout(
     return CallsLayout("grid", columns, rows, page % pages, pages)
 
 
-def lima_clock(now_utc: datetime) -> tuple[str, str]:
-    """('14:05', 'viernes 27 de noviembre de 2026') in Lima time."""
-    local = now_utc.astimezone(LIMA)
-    date_text = f"{WEEKDAYS_ES[local.weekday()]} {local.day} de {MONTHS_ES[local.month - 1]} de {local.year}"
-    return local.strftime("%H:%M"), date_text
+def lima_clock(now_utc: datetime, tr: Translator) -> tuple[str, str]:
+    """('10:42', 'viernes 27 de noviembre de 2026') in Lima time, words from the catalogue."""
+    local = to_local(now_utc)
+    weekdays = tr("clock.weekdays").split(",")
+    months = tr("clock.months").split(",")
+    date_text = tr(
+        "display.date",
+        weekday=weekdays[local.weekday()],
+        day=local.day,
+        month=months[local.month - 1],
+        year=local.year,
+    )
+    return format_time(now_utc), date_text
 
 
 class DisplayViewModel(QObject):
@@ -101,8 +92,10 @@ class DisplayViewModel(QObject):
         page_ms: int = 8000,
         recent_limit: int = 8,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tr: Translator | None = None,
     ) -> None:
         super().__init__(parent)
+        self.tr = tr or Translator.load(packages=("display",))
         self._now = now
         self.recent_limit = recent_limit
         self.sede_name = ""
@@ -145,7 +138,7 @@ class DisplayViewModel(QObject):
         self.clock_changed.emit(*self.clock_text())
 
     def clock_text(self) -> tuple[str, str]:
-        return lima_clock(self._now())
+        return lima_clock(self._now(), self.tr)
 
     # ------------------------------------------------------------------ inputs
 

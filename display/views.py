@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from contracts.messages import CallView
 from display.viewmodel import CallsLayout, DisplayViewModel
+from qtcommon.i18n import Translator
 
 DESIGN_WIDTH = 1920
 DESIGN_HEIGHT = 1080
@@ -73,8 +74,9 @@ class FitLabel(QLabel):
 class CallCell(QFrame):
     """One current call: the big ticket number and its counter."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, tr: Translator, parent=None) -> None:
         super().__init__(parent)
+        self._tr = tr
         self.setObjectName("callCell")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(24, 6, 24, 6)
@@ -95,7 +97,11 @@ class CallCell(QFrame):
         if call is None:
             self.counter.setText("")
         else:  # narrow grid cells: "Vent. 13" reads larger than "Ventanilla 13"
-            self.counter.setText(f"Vent. {call.counter_number}" if short else call.counter_name)
+            self.counter.setText(
+                self._tr("display.counter_short", number=call.counter_number)
+                if short
+                else call.counter_name
+            )
         self.setProperty("empty", call is None)
         self.setProperty("highlight", highlighted)
         self.setProperty("flash", highlighted and flash_on)
@@ -107,16 +113,17 @@ class CallCell(QFrame):
 class CurrentCallsPanel(QFrame):
     """The current calls: one column of very large rows, or a grid with many counters."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, tr: Translator, parent=None) -> None:
         super().__init__(parent)
+        self._tr = tr
         self.setObjectName("currentPanel")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.setSpacing(8)
         header = QHBoxLayout()
-        self.title_number = QLabel("TURNO")
+        self.title_number = QLabel(tr("display.header.ticket"))
         self.title_number.setObjectName("panelHeader")
-        self.title_counter = QLabel("VENTANILLA")
+        self.title_counter = QLabel(tr("display.header.counter"))
         self.title_counter.setObjectName("panelHeader")
         self.title_counter.setAlignment(Qt.AlignmentFlag.AlignRight)
         header.addWidget(self.title_number)
@@ -133,7 +140,7 @@ class CurrentCallsPanel(QFrame):
         self.grid.setContentsMargins(0, 0, 0, 0)
         self.grid.setSpacing(10)
         outer.addWidget(self.grid_host, 1)
-        self.empty_label = QLabel("Espere su turno, por favor")
+        self.empty_label = QLabel(tr("display.empty"))
         self.empty_label.setObjectName("emptyLabel")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         outer.addWidget(self.empty_label, 1)
@@ -163,7 +170,9 @@ class CurrentCallsPanel(QFrame):
         self.title_counter.setVisible(layout.columns == 1)
         self.title_number.setVisible(True)
         self.page_label.setText(
-            f"Página {layout.page + 1} de {layout.pages}" if layout.pages > 1 else ""
+            self._tr("display.page", page=layout.page + 1, pages=layout.pages)
+            if layout.pages > 1
+            else ""
         )
 
     def _rebuild(self, layout: CallsLayout) -> None:
@@ -178,7 +187,7 @@ class CurrentCallsPanel(QFrame):
             for column in range(self._layout.columns):
                 self.grid.setColumnStretch(column, 0)
         for index in range(layout.per_page):
-            cell = CallCell()
+            cell = CallCell(self._tr)
             cell.setProperty("grid", layout.mode == "grid")
             # column-major: numbers read top to bottom, then the next column
             column, row = divmod(index, layout.rows)
@@ -196,13 +205,13 @@ class RecentPanel(QFrame):
 
     ROWS = 6
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, tr: Translator, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("sidePanel")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 12, 20, 12)
         layout.setSpacing(4)
-        title = QLabel("Últimos llamados")
+        title = QLabel(tr("display.recent"))
         title.setObjectName("sideTitle")
         layout.addWidget(title)
         self.rows: list[tuple[FitLabel, FitLabel]] = []
@@ -228,13 +237,13 @@ class RecentPanel(QFrame):
 class WaitingPanel(QFrame):
     """People waiting per service."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, tr: Translator, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("sidePanel")
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(20, 12, 20, 12)
         self.layout_.setSpacing(4)
-        title = QLabel("En espera")
+        title = QLabel(tr("display.waiting"))
         title.setObjectName("sideTitle")
         self.layout_.addWidget(title)
         self.grid = QGridLayout()
@@ -326,8 +335,9 @@ class DisplayWindow(QWidget):
     def __init__(self, model: DisplayViewModel, parent=None) -> None:
         super().__init__(parent)
         self.model = model
+        self.tr_ = model.tr
         self.setObjectName("displayRoot")
-        self.setWindowTitle("ALEGRA — Pantalla de turnos")
+        self.setWindowTitle(self.tr_("display.window_title"))
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
 
         root = QVBoxLayout(self)
@@ -357,12 +367,12 @@ class DisplayWindow(QWidget):
         body = QHBoxLayout()
         body.setContentsMargins(24, 16, 24, 16)
         body.setSpacing(24)
-        self.current_panel = CurrentCallsPanel()
+        self.current_panel = CurrentCallsPanel(self.tr_)
         body.addWidget(self.current_panel, 64)
         side = QVBoxLayout()
         side.setSpacing(16)
-        self.recent_panel = RecentPanel()
-        self.waiting_panel = WaitingPanel()
+        self.recent_panel = RecentPanel(self.tr_)
+        self.waiting_panel = WaitingPanel(self.tr_)
         side.addWidget(self.recent_panel, 6)
         side.addWidget(self.waiting_panel, 4)
         body.addLayout(side, 36)
@@ -419,7 +429,7 @@ class DisplayWindow(QWidget):
 
     def _on_connection(self, connected: bool) -> None:
         # discreet: a small line in the top bar; the last state stays on screen
-        self.connection_label.setText("" if connected else "● Sin conexión")
+        self.connection_label.setText("" if connected else self.tr_("display.offline"))
         self.connection_label.setVisible(not connected)
 
     def _on_clock(self, time_text: str, date_text: str) -> None:

@@ -27,7 +27,9 @@ def call(number: str, counter: int, *, recalls: int = 0) -> CallView:
 
 @pytest.fixture
 def model(qtbot):
-    return DisplayViewModel(highlight_ms=80, now=lambda: NOW)
+    model = DisplayViewModel(highlight_ms=80, now=lambda: NOW)
+    yield model
+    model.deleteLater()
 
 
 def test_new_call_is_highlighted_then_the_highlight_times_out(model, qtbot):
@@ -149,7 +151,9 @@ def test_disconnected_state_keeps_the_last_state(model, qtbot):
     assert [c.number for c in model.current] == ["A001"]
 
 
-def test_clock_is_lima_time():
-    assert lima_clock(NOW) == ("10:42", "viernes 27 de noviembre de 2026")
-    assert lima_clock(datetime(2026, 1, 1, 4, 59, tzinfo=UTC))[0] == "23:59"
-    assert lima_clock(NOW + timedelta(hours=14))[1].startswith("sábado 28")
+def test_clock_is_lima_time(model):
+    tr = model.tr
+    assert lima_clock(NOW, tr) == ("10:42", "viernes 27 de noviembre de 2026")
+    assert lima_clock(datetime(2026, 1, 1, 4, 59, tzinfo=UTC), tr)[0] == "23:59"
+    assert lima_clock(NOW + timedelta(hours=14), tr)[1].startswith("sábado 28")
+    assert model.clock_text() == ("10:42", "viernes 27 de noviembre de 2026")

@@ -1,0 +1,58 @@
+"""``alegra counter``: the staff counter client. Heavy imports live inside the command."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+app = typer.Typer(add_completion=False, help="Cliente de ventanilla para el personal.")
+
+READY_ENV = "ALEGRA_READY_MARKER"
+READY_LINE = "alegra-ready"
+
+
+@app.command()
+def run(
+    hub: str = typer.Option(..., help="HOST[:PUERTO] del broker MQTT del hub"),
+    sede: str = typer.Option(..., help="identificador de la sede"),
+    counter: str = typer.Option(..., help="identificador de la ventanilla, p. ej. v1"),
+    windowed: bool = typer.Option(False, "--windowed", help="ventana en lugar de maximizada"),
+) -> None:
+    """Sign in, open the counter and serve the queue."""
+    from qtcommon.hub_client import HubClient, parse_hub_address
+    from qtcommon.screenshot import ensure_app
+
+    try:
+        host, port = parse_hub_address(hub)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    qt_app = ensure_app()
+
+    from counter.hub_link import HubSender, connect_counter
+    from counter.style import apply
+    from counter.viewmodel import CounterViewModel
+    from counter.views import CounterWindow
+
+    apply(qt_app)
+    client = HubClient(host=host, port=port, sede=sede, role="counter", device_id=counter)
+    model = CounterViewModel(counter, HubSender(client))
+    window = CounterWindow(model)
+    connect_counter(client, model)
+    model.start_clock()
+    client.start()
+    if windowed:
+        window.resize(1366, 768)
+        window.show()
+    else:
+        window.showMaximized()
+    if os.environ.get(READY_ENV):
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: print(READY_LINE, flush=True))
+    code = qt_app.exec()
+    client.stop()
+    sys.exit(code)
