@@ -468,7 +468,12 @@ class EscposDevicePrinter:
             ) from exc
 
     def _query(self, printer: Escpos, request: bytes) -> int:
-        reply = printer.query_status(request)
+        printer._raw(request)
+        if self.config.kind is PrinterKind.SERIAL:
+            # the reply is one byte; python-escpos reads 16 and so always waits the full timeout
+            reply = printer.device.read(1)
+        else:
+            reply = printer._read()
         if not reply:
             raise PrinterError(
                 PrinterErrorKind.OFFLINE,
