@@ -141,8 +141,8 @@ class CounterViewModel(QObject):
         if state.counter_id != self.counter_id:
             return
         self.counter = state
-        if state.user_display_name:
-            self.user_display_name = state.user_display_name
+        # the hub's retained state is the truth: signed in here, elsewhere, or replaced
+        self.user_display_name = state.user_display_name
         self.changed.emit()
         self.tick()
 

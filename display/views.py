@@ -163,7 +163,7 @@ class CurrentCallsPanel(QFrame):
                 call,
                 highlighted=bool(call and is_highlighted(call)),
                 flash_on=flash_on,
-                short=layout.columns >= 3,
+                short=layout.columns >= 2,
             )
         self.grid_host.setVisible(bool(calls))
         self.empty_label.setVisible(not calls)
