@@ -1,0 +1,21 @@
+"""The adapters stay light to import (the kiosk starts in under 2 s) and depend on nothing of
+ours but contracts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY_OR_FORBIDDEN = ("escpos", "pyttsx3", "PySide6", "hub", "central", "sync", "usb", "serial")
+
+
+def test_importing_the_adapters_loads_no_driver_and_no_app_code() -> None:
+    code = (
+        "import sys, hardware.printer, hardware.speech, hardware.escpos_bytes\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_OR_FORBIDDEN!r})\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
