@@ -292,9 +292,10 @@ class CounterViewModel(QObject):
 
         def done(response: CommandResponse) -> None:
             result = response.result or {}
-            self.user_display_name = str(
-                result.get("display_name") or result.get("user_display_name") or username
-            )
+            if isinstance(result.get("counter"), dict):  # the hub answers with the counter
+                self.apply_counter_state(CounterState.model_validate(result["counter"]))
+            else:
+                self.user_display_name = str(result.get("user_display_name") or username)
 
         self._command(Action.SIGN_IN, {"username": username, "password": password}, done)
 

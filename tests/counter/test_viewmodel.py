@@ -139,7 +139,7 @@ def test_format_duration():
 def test_sign_in_sends_credentials_and_keeps_the_staff_name(model, sender):
     model.sign_in("  ana ", "demo-ventanilla-1")
     assert sender.sent[-1].params == {"username": "ana", "password": "demo-ventanilla-1"}
-    sender.reply_ok({"display_name": "Ana Quispe"})
+    sender.reply_ok({"counter": counter_state("closed").model_dump(mode="json")})
     assert model.signed_in and model.user_display_name == "Ana Quispe"
     assert model.phase == Phase.CLOSED
 
