@@ -117,7 +117,7 @@ class Driver:
     def kiosk(self, action: str, device_id: str = "kiosk-1", **params: Any) -> CommandOutcome:
         return self.send(Role.KIOSK, device_id, action, **params)
 
-    def counter(self, counter_id: str, action: str, **params: Any) -> CommandOutcome:
+    def counter(self, counter_id: str, action: str, /, **params: Any) -> CommandOutcome:
         return self.send(Role.COUNTER, counter_id, action, **params)
 
     def ok(self, outcome: CommandOutcome) -> dict[str, Any]:
