@@ -14,6 +14,7 @@ command -v espeak-ng >/dev/null 2>&1 || pkgs+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || pkgs+=(sox)
 command -v pdftoppm >/dev/null 2>&1 || pkgs+=(poppler-utils)
 [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)  # HTTP load generator of bench/central.py
 command -v pg_ctlcluster >/dev/null 2>&1 || pkgs+=(postgresql)
 # shared libraries Qt needs even offscreen
 for pair in libEGL.so.1:libegl1 libGL.so.1:libgl1 libxkbcommon.so.0:libxkbcommon0 \
