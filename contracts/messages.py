@@ -217,6 +217,9 @@ class SedeInfo(Envelope):
     counters: list[CounterInfo]
     hours: list[OpeningHours]
     is_open_now: bool
+    # Whether the hub issues walk-in tickets right now: opening hours, or always when the sede's
+    # queue policy issues outside hours (demo, extended days). None: same as is_open_now.
+    accepts_tickets: bool | None = None
 
 
 class QueueState(Envelope):
