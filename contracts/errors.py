@@ -32,6 +32,19 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    # central: authentication, authorization and administration (Module 07)
+    DUPLICATE = "duplicate"
+    ACCOUNT_LOCKED = "account_locked"
+    TOTP_REQUIRED = "totp_required"
+    TOTP_INVALID = "totp_invalid"
+    TOTP_SETUP_REQUIRED = "totp_setup_required"
+    TOKEN_INVALID = "token_invalid"  # noqa: S105
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105
+    TOKEN_REUSED = "token_reused"  # noqa: S105
+    WEAK_PASSWORD = "weak_password"  # noqa: S105
+    CSRF_FAILED = "csrf_failed"
+    ENROLLMENT_CODE_INVALID = "enrollment_code_invalid"
+    DEVICE_REVOKED = "device_revoked"
     HUB_UNREACHABLE = "hub_unreachable"  # set by a device itself when the hub did not answer
 
 
@@ -59,6 +72,18 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHENTICATED: "Debe iniciar sesión.",
     ErrorCode.RATE_LIMITED: "Demasiadas solicitudes. Intente nuevamente en unos segundos.",
     ErrorCode.INTERNAL: "Ocurrió un error interno. Intente nuevamente.",
+    ErrorCode.DUPLICATE: "Ya existe un registro con esos datos.",
+    ErrorCode.ACCOUNT_LOCKED: "La cuenta está bloqueada temporalmente por intentos fallidos.",
+    ErrorCode.TOTP_REQUIRED: "Ingrese el código de verificación de su aplicación autenticadora.",
+    ErrorCode.TOTP_INVALID: "El código de verificación no es válido.",
+    ErrorCode.TOTP_SETUP_REQUIRED: "Debe configurar la verificación en dos pasos para continuar.",
+    ErrorCode.TOKEN_INVALID: "La credencial de acceso no es válida.",
+    ErrorCode.TOKEN_EXPIRED: "La sesión expiró. Inicie sesión nuevamente.",
+    ErrorCode.TOKEN_REUSED: "La credencial ya fue usada; por seguridad se cerró la sesión.",
+    ErrorCode.WEAK_PASSWORD: "La contraseña no cumple la política de seguridad.",
+    ErrorCode.CSRF_FAILED: "El formulario expiró o no es válido. Recargue la página.",
+    ErrorCode.ENROLLMENT_CODE_INVALID: "El código de registro no es válido, ya fue usado o expiró.",
+    ErrorCode.DEVICE_REVOKED: "El dispositivo fue dado de baja.",
     ErrorCode.HUB_UNREACHABLE: "No hay conexión con el servidor de la sede.",
 }
 

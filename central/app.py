@@ -1,0 +1,102 @@
+"""The central server's FastAPI application factory."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from central.audit.views import router as audit_router
+from central.auth.deps import Principal, public, signed_in
+from central.auth.policy import ACTIONS, PROFILE_LABELS_ES, policy_table
+from central.auth.views import router as auth_router
+from central.core.db import make_engine, migrate
+from central.core.http import (
+    ERROR_RESPONSES,
+    RequestIdMiddleware,
+    configure_logging,
+    install_error_handlers,
+)
+from central.devices.views import router as devices_router
+from central.org.views import router as org_router
+from central.sensitive.views import router as sensitive_router
+from central.settings import CentralSettings
+from central.users.views import router as users_router
+
+API_PREFIX = "/api/v1"
+
+
+def _meta_router(settings: CentralSettings) -> APIRouter:
+    router = APIRouter(tags=["sistema"], responses=ERROR_RESPONSES)
+
+    @router.get("/health", dependencies=[Depends(public)])
+    def health() -> dict[str, str]:
+        return {
+            "status": "ok",
+            "system": settings.system_name,
+            "institution": settings.institution_name,
+        }
+
+    @router.get("/policy")
+    def policy(_: Annotated[Principal, Depends(signed_in)]) -> dict[str, object]:
+        """Profiles, actions and the grants between them (the declared policy)."""
+        return {
+            "profiles": {p.value: label for p, label in PROFILE_LABELS_ES.items()},
+            "actions": ACTIONS,
+            "grants": policy_table(),
+        }
+
+    return router
+
+
+def create_app(settings: CentralSettings | None = None, *, run_migrations: bool = True) -> FastAPI:
+    settings = settings or CentralSettings()
+    configure_logging(settings.log_level)
+    url = settings.resolved_database_url()
+    if run_migrations:
+        migrate(url)
+    settings.resolved_secret_key()  # generate it now rather than under the first request
+    engine = make_engine(url)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title=f"{settings.system_name} — servidor central",
+        version="1.0.0",
+        description=f"{settings.institution_name} — {settings.service_name}",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (
+        _meta_router(settings),
+        auth_router,
+        users_router,
+        org_router,
+        devices_router,
+        audit_router,
+        sensitive_router,
+    ):
+        api.include_router(router)
+    app.include_router(api)
+
+    # The server-rendered web UI (central/web/) plugs in through install(app) when present.
+    if importlib.util.find_spec("central.web") is not None:
+        web = importlib.import_module("central.web")
+        if hasattr(web, "install"):
+            web.install(app)
+    return app

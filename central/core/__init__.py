@@ -1,0 +1,1 @@
+"""Infrastructure of the central server: database, HTTP plumbing, logging."""

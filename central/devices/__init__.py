@@ -1,0 +1,1 @@
+"""Sede hub devices: one-time enrollment codes and revocable device credentials."""

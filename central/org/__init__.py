@@ -1,0 +1,1 @@
+"""Organisation: direcciones distritales, sedes and everything a sede hub needs to run."""

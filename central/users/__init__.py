@@ -1,0 +1,1 @@
+"""Staff accounts: profiles, scope (sede, district or national), credentials state."""

@@ -1,0 +1,332 @@
+"""Authentication: password policy, lockout, tokens (expiry, tampering, refresh rotation and
+reuse), TOTP for administrative profiles, sign-out, password change."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import jwt
+import pyotp
+import pytest
+from sqlmodel import select
+
+from central.audit.models import AuditEvent
+from central.auth import passwords, tokens
+from central.auth.policy import Profile
+from central.users.models import User
+
+from .conftest import PASSWORD, next_totp, sign_in
+
+TOKEN = "/api/v1/auth/token"
+
+
+def _audit_actions(db) -> list[str]:
+    db.expire_all()
+    actions = [e.action for e in db.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()]
+    db.rollback()  # end the read transaction (SQLite: BEGIN IMMEDIATE holds the write lock)
+    return actions
+
+
+@pytest.mark.parametrize(
+    ("password", "fragment"),
+    [
+        ("Corta-1", "al menos 12"),
+        ("todoenminusculas", "dos tipos"),
+        ("123456789012345", "dos tipos"),
+        ("mi-usuario-es-pepe-99", "nombre de usuario"),
+        ("aaaaaaaaaaaa1", "repite"),
+    ],
+)
+def test_password_policy_rejects_with_spanish_reason(password, fragment):
+    problems = passwords.password_problems(password, username="pepe", min_length=12)
+    assert any(fragment in p for p in problems), problems
+
+
+def test_password_policy_accepts_good_password():
+    assert passwords.password_problems("Defensa-publica-2026", username="pepe") == []
+
+
+def test_default_argon2_parameters_are_argon2id_with_stated_cost():
+    from central.settings import CentralSettings
+
+    settings = CentralSettings(_env_file=None)
+    ph = passwords.hasher(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+    encoded = ph.hash("Defensa-publica-2026")
+    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    started = time.perf_counter()
+    assert passwords.verify_password(encoded, "Defensa-publica-2026", ph)
+    assert time.perf_counter() - started < 1.0  # generous: the bench measures p99 precisely
+
+
+def test_sign_in_success_and_me(client, world, factory, db):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    headers = sign_in(client, account)
+    me = client.get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200
+    assert me.json()["username"] == account.username
+    assert me.json()["profiles"] == ["defensor_publico"]
+    assert "auth.signin" in _audit_actions(db)
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client, world, factory, db):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    wrong = client.post(TOKEN, json={"username": account.username, "password": "Incorrecta-123"})
+    unknown = client.post(TOKEN, json={"username": "nadie-existe", "password": "Incorrecta-123"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json()["code"] == unknown.json()["code"] == "bad_credentials"
+    assert wrong.json()["message"] == "Usuario o contraseña incorrectos."
+    assert _audit_actions(db).count("auth.signin_failed") == 2
+
+
+def test_progressive_lockout(client, world, factory, db, settings):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    bad = {"username": account.username, "password": "Incorrecta-123"}
+    for _ in range(settings.lockout_threshold - 1):
+        assert client.post(TOKEN, json=bad).json()["code"] == "bad_credentials"
+    locking = client.post(TOKEN, json=bad)
+    assert locking.status_code == 429
+    assert locking.json()["code"] == "account_locked"
+    assert int(locking.headers["Retry-After"]) == settings.lockout_base_seconds
+    # even the right password is refused while locked
+    right = client.post(TOKEN, json={"username": account.username, "password": PASSWORD})
+    assert right.status_code == 429
+    # after the lock expires, one more failure doubles the lock
+    user = db.get(User, account.id)
+    user.locked_until = user.locked_until - timedelta(hours=2)
+    db.add(user)
+    db.commit()
+    again = client.post(TOKEN, json=bad)
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) == settings.lockout_base_seconds * 2
+    # an administrator unlocks; then the right password works and the counter resets
+    db.expire_all()
+    user = db.get(User, account.id)
+    user.locked_until = None
+    db.add(user)
+    db.commit()
+    assert (
+        client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).status_code
+        == 200
+    )
+    db.expire_all()
+    assert db.get(User, account.id).failed_attempts == 0
+    db.rollback()
+
+
+def test_tampered_expired_and_wrong_purpose_tokens_are_refused(client, world, factory, settings):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    headers = sign_in(client, account)
+    token = headers["Authorization"].split()[1]
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    # flip one character of the signature
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tampered}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_invalid"
+    # forged with another key
+    claims = jwt.decode(token, options={"verify_signature": False})
+    forged = jwt.encode(
+        claims, "not-the-key-but-long-enough-for-hs256-0123456789", algorithm="HS256"
+    )
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"}).status_code
+        == 401
+    )
+    # alg=none
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {unsigned}"}).status_code
+        == 401
+    )
+    # expired, properly signed
+    key = settings.resolved_secret_key()
+    expired = tokens.encode_token(
+        key=key,
+        subject=claims["sub"],
+        purpose="access",
+        lifetime=timedelta(minutes=1),
+        claims={"fam": claims["fam"]},
+        now=tokens.utcnow() - timedelta(minutes=5),
+    )
+    response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
+    # a TOTP setup token is not an access token
+    setup = tokens.encode_token(
+        key=key, subject=claims["sub"], purpose="totp_setup", lifetime=timedelta(minutes=5)
+    )
+    assert (
+        client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {setup}"}).status_code
+        == 401
+    )
+
+
+def test_refresh_rotation_and_reuse_revokes_family(client, world, factory, db):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    first = client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).json()
+    second = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    third = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    ).json()
+    access = {"Authorization": f"Bearer {third['access_token']}"}
+    assert client.get("/api/v1/auth/me", headers=access).status_code == 200
+    # replaying a spent refresh token: refused, and the whole family is revoked
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "token_reused"
+    assert (
+        client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": third["refresh_token"]}
+        ).status_code
+        == 401
+    )
+    assert client.get("/api/v1/auth/me", headers=access).status_code == 401
+    assert "auth.refresh_reuse" in _audit_actions(db)
+    # garbage
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": "x.y"}).status_code == 401
+
+
+def test_logout_revokes_tokens(client, world, factory):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    pair = client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        ).status_code
+        == 401
+    )
+
+
+def test_totp_required_for_administrative_profiles(client, world, factory, db):
+    account = factory.user(Profile.DIRECTOR_DISTRITAL, district=world.district_a)
+    base = {"username": account.username, "password": PASSWORD}
+    missing = client.post(TOKEN, json=base)
+    assert missing.status_code == 401
+    assert missing.json()["code"] == "totp_required"
+    wrong = client.post(
+        TOKEN, json={**base, "totp_code": "000000" if next_totp(account) != "000000" else "111111"}
+    )
+    assert wrong.json()["code"] == "totp_invalid"
+    code = next_totp(account)
+    assert client.post(TOKEN, json={**base, "totp_code": code}).status_code == 200
+    # the same code cannot be replayed
+    assert client.post(TOKEN, json={**base, "totp_code": code}).json()["code"] == "totp_invalid"
+
+
+def test_totp_enrollment_on_first_sign_in(client, world, factory, db):
+    account = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1, totp=False)
+    answer = client.post(TOKEN, json={"username": account.username, "password": PASSWORD})
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "totp_setup_required"
+    setup_token = answer.json()["setup_token"]
+    secret = client.post("/api/v1/auth/totp/setup", json={"setup_token": setup_token}).json()
+    assert secret["provisioning_uri"].startswith("otpauth://totp/")
+    bad = client.post(
+        "/api/v1/auth/totp/activate", json={"setup_token": setup_token, "code": "123"}
+    )
+    assert bad.status_code == 422
+    done = client.post(
+        "/api/v1/auth/totp/activate",
+        json={"setup_token": setup_token, "code": pyotp.TOTP(secret["secret"]).now()},
+    )
+    assert done.status_code == 200
+    assert client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {done.json()['access_token']}"}
+    ).json()["totp_enabled"]
+    # the setup token is useless once a factor is active
+    assert (
+        client.post("/api/v1/auth/totp/setup", json={"setup_token": setup_token}).status_code == 401
+    )
+    assert "user.totp_enable" in _audit_actions(db)
+
+
+def test_password_change_policy_and_revocation(client, world, factory):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    other = client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).json()
+    headers = sign_in(client, account)
+    weak = client.post(
+        "/api/v1/auth/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "corta"},
+    )
+    assert weak.status_code == 422
+    assert weak.json()["code"] == "weak_password"
+    assert all(f["field"] == "new_password" for f in weak.json()["fields"])
+    wrong = client.post(
+        "/api/v1/auth/password",
+        headers=headers,
+        json={"current_password": "No-es-la-actual-1", "new_password": "Nueva-contraseña-2026"},
+    )
+    assert wrong.status_code == 422
+    ok = client.post(
+        "/api/v1/auth/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "Nueva-contraseña-2026"},
+    )
+    assert ok.status_code == 204
+    # the other session is gone, this one survives, the old password no longer works
+    assert (
+        client.get(
+            "/api/v1/auth/me", headers={"Authorization": f"Bearer {other['access_token']}"}
+        ).status_code
+        == 401
+    )
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
+    assert (
+        client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            TOKEN, json={"username": account.username, "password": "Nueva-contraseña-2026"}
+        ).status_code
+        == 200
+    )
+
+
+def test_must_change_password_blocks_actions(client, world, factory):
+    account = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1, must_change_password=True)
+    headers = sign_in(client, account)
+    assert client.get("/api/v1/users", headers=headers).status_code == 403
+    assert client.get("/api/v1/auth/me", headers=headers).json()["must_change_password"] is True
+
+
+def test_deactivated_user_is_signed_out(client, world, factory):
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    target = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    admin_headers = sign_in(client, admin)
+    target_headers = sign_in(client, target)
+    response = client.patch(
+        f"/api/v1/users/{target.id}", headers=admin_headers, json={"active": False}
+    )
+    assert response.status_code == 200
+    assert client.get("/api/v1/auth/me", headers=target_headers).status_code == 401
+    assert (
+        client.post(TOKEN, json={"username": target.username, "password": PASSWORD}).status_code
+        == 401
+    )
+
+
+def test_request_id_round_trip_and_error_shape(client):
+    response = client.get("/api/v1/users", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["X-Request-ID"] == "abc-123"
+    body = response.json()
+    assert body == {
+        "code": "unauthenticated",
+        "message": "Debe iniciar sesión.",
+        "fields": [],
+        "request_id": "abc-123",
+    }
+    # a malformed id is replaced
+    response = client.get("/api/v1/health", headers={"X-Request-ID": "bad id;drop"})
+    assert response.headers["X-Request-ID"] != "bad id;drop"
+    assert len(response.headers["X-Request-ID"]) == 32
