@@ -225,7 +225,8 @@ class KioskViewModel(QObject):
             return Step.OFFLINE if self.sede is not None else Step.STARTING
         if self.sede is None:
             return Step.STARTING
-        if not self.sede.is_open_now:
+        accepts = self.sede.accepts_tickets
+        if not (self.sede.is_open_now if accepts is None else accepts):
             return Step.CLOSED
         return Step.HOME
 

@@ -144,6 +144,8 @@ class HubClient(QObject):
         device_id: str,
         username: str | None = None,
         password: str | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
         keepalive_s: int = 15,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 10.0,
@@ -174,6 +176,10 @@ class HubClient(QObject):
         self._mqtt = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if username:
             self._mqtt.username_pw_set(username, password)
+        if tls:
+            import ssl
+
+            self._mqtt.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self._mqtt.reconnect_delay_set(
             min_delay=reconnect_min_s,  # type: ignore[arg-type]  # floats work; paho hints int
             max_delay=reconnect_max_s,  # type: ignore[arg-type]

@@ -67,6 +67,7 @@ class Theme:
     font_large: int = 40
     font_xlarge: int = 56
     font_huge: int = 150
+    font_giant: int = 240  # a ticket number that must be read at arm's length or across a room
     # spacing in px
     space_s: int = 12
     space_m: int = 24
@@ -78,8 +79,12 @@ class Theme:
 
     def tokens(self) -> dict[str, str]:
         values = {key: str(value) for key, value in asdict(self).items()}
-        values["touch_half_px"] = str(self.touch_px // 2)
-        values["touch_big_px"] = str(round(self.touch_px * 1.6))
+        big = round(self.touch_px * 1.6)
+        values["touch_big_px"] = str(big)
+        # QSS min-height counts the content box only: take the borders off so the whole
+        # target (border included) is touch_px, and keep vertical padding at 0 for targets.
+        values["touch_content_px"] = str(self.touch_px - 2 * self.border_width)
+        values["touch_big_content_px"] = str(big - 2 * self.border_width)
         return values
 
     def for_dpi(self, dpi: float | None, *, min_touch_mm: float = MIN_TOUCH_MM) -> Theme:
@@ -99,6 +104,7 @@ class Theme:
             font_large=scale(self.font_large),
             font_xlarge=scale(self.font_xlarge),
             font_huge=scale(self.font_huge),
+            font_giant=scale(self.font_giant),
             space_s=scale(self.space_s),
             space_m=scale(self.space_m),
             space_l=scale(self.space_l),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from qtcommon.clock import format_date, format_time, now_utc
 from qtcommon.i18n import Translator
@@ -28,6 +28,8 @@ class HeaderBar(QWidget):
         self._tr = tr
         self._now = now
         self.title = QLabel(objectName="headerTitle")
+        # a long sede name is clipped rather than widening the window past the screen
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.clock = QLabel(objectName="headerClock")
         self.clock.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout = QHBoxLayout(self)

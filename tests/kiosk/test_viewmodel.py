@@ -54,6 +54,11 @@ def test_waits_for_the_hub_then_follows_its_config(qtbot, make_vm):
         hub.set_sede(demo_sede(is_open_now=False))
     assert vm.step is Step.CLOSED
     assert vm.opening_hours() == ["lunes a viernes: 08:00 a 17:00", "sábado: 08:00 a 13:00"]
+    # outside hours, but this sede's policy issues tickets anyway: the hub says so
+    hub.set_sede(demo_sede(is_open_now=False).model_copy(update={"accepts_tickets": True}))
+    assert vm.step is Step.HOME
+    hub.set_sede(demo_sede(is_open_now=True).model_copy(update={"accepts_tickets": False}))
+    assert vm.step is Step.CLOSED
     hub.set_sede(demo_sede(is_open_now=True))
     assert vm.step is Step.HOME
     hub.set_connected(False)

@@ -23,7 +23,7 @@ def test_every_shared_qss_token_exists_in_both_themes():
     for theme in (LIGHT, DARK):
         sheet = build_stylesheet(theme, qss_files())
         assert "${" not in sheet
-        assert f"min-height: {theme.touch_px}px" in sheet
+        assert f"min-height: {theme.touch_px - 2 * theme.border_width}px" in sheet
 
 
 def test_unknown_token_is_a_clear_error():
