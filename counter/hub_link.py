@@ -12,20 +12,23 @@ from typing import Any
 from contracts.errors import ErrorCode
 from contracts.messages import CommandResponse
 from counter.viewmodel import CounterViewModel, ReplyCallback
-from qtcommon.hub_client import HubClient
+from qtcommon.hub_client import DEFAULT_TIMEOUT_S, HubClient
 
 
 class HubSender:
     """The view-model's CommandSender on top of HubClient.request."""
 
-    def __init__(self, client: HubClient) -> None:
+    def __init__(self, client: HubClient, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self.client = client
+        self.timeout_s = timeout_s
         self._unanswered: dict[str, str] = {}  # action + params → request id of the lost try
         self.last_request_id: str | None = None
 
     def __call__(self, action: str, params: dict[str, Any], on_reply: ReplyCallback) -> None:
         key = f"{action}:{json.dumps(params, sort_keys=True)}"
-        pending = self.client.request(action, params, request_id=self._unanswered.get(key))
+        pending = self.client.request(
+            action, params, self.timeout_s, request_id=self._unanswered.get(key)
+        )
         self.last_request_id = pending.request_id
 
         def finished(response: CommandResponse) -> None:

@@ -11,60 +11,16 @@ import wave
 import pytest
 from PySide6.QtCore import Qt
 
-from hub.bridge import HubBridge, MqttSettings
-from hub.config import DEMO_SEDE_FILE, load_sede_config
-from qtcommon.hub_client import HubClient
 from qtcommon.i18n import Translator
 
 pytestmark = pytest.mark.mqtt
-
-
-@pytest.fixture
-def hub(tmp_path, sede_id, mqtt_broker):
-    from hub.domain.engine import HubEngine
-
-    # no opening hours: open whenever the test runs
-    config = load_sede_config(DEMO_SEDE_FILE).model_copy(update={"id": sede_id, "hours": []})
-    engine = HubEngine(config, tmp_path / "hub.sqlite3")
-    bridge = HubBridge(
-        engine,
-        sede_id=sede_id,
-        mqtt=MqttSettings(host=mqtt_broker.host, port=mqtt_broker.port),
-        housekeeping_interval_s=0.5,
-    )
-    assert bridge.start(wait_s=10)
-    yield engine
-    bridge.stop()
-    engine.close()
-
-
-@pytest.fixture
-def make_client(mqtt_broker, sede_id):
-    clients: list[HubClient] = []
-
-    def make(role: str, device_id: str) -> HubClient:
-        client = HubClient(
-            host=mqtt_broker.host,
-            port=mqtt_broker.port,
-            sede=sede_id,
-            role=role,
-            device_id=device_id,
-            reconnect_min_s=0.2,
-            reconnect_max_s=1.0,
-        )
-        clients.append(client)
-        client.start()
-        return client
-
-    yield make
-    for client in clients:
-        client.stop()
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_kiosk_ticket_reaches_the_counter_is_called_and_announced(
     hub, make_client, qtbot, tmp_path
 ):
+    del hub  # running: HubEngine + bridge on a temp SQLite (conftest)
     from counter.hub_link import HubSender, connect_counter
     from counter.viewmodel import CounterViewModel, Phase
     from counter.views import CounterWindow
