@@ -273,6 +273,10 @@ class SpeechUnavailable(RuntimeError):
 
 _tts_executor: ThreadPoolExecutor | None = None
 _tts_executor_lock = threading.Lock()
+# pyttsx3 caches engines weakly; a collected engine's driver unregisters espeak's (global)
+# synth callback, even under a newer engine. Keep each engine alive for the process.
+_tts_engines: dict[str, object] = {}
+SYNTHESIS_TIMEOUT_S = 30.0
 
 
 def _tts_thread() -> ThreadPoolExecutor:
@@ -316,30 +320,64 @@ class Pyttsx3Synthesizer:
         self.synthesized += 1
         return Pcm.read(path)
 
+    def _drain_espeak(self) -> None:
+        """Wait until espeak-ng's own command queue is empty. The driver's runAndWait starts by
+        calling espeak_Cancel while espeak reports activity, and a cancel restores the previous
+        utterance's rate and voice: the settings just made (asynchronous commands in espeak's
+        retrieval mode) must have landed before the text is queued."""
+        if self.config.driver != "espeak":
+            return
+        from pyttsx3.drivers import _espeak
+
+        _espeak.Synchronize()
+
     def _synthesize(self, text: str, path: Path) -> Path:
         try:
             import pyttsx3
 
-            engine = pyttsx3.init(self.config.driver)
+            engine = _tts_engines.get(self.config.driver)
+            if engine is None:
+                engine = pyttsx3.init(self.config.driver)
+                # a new engine queues settings until its first loop; an empty run makes later
+                # setProperty calls apply at once, in order, before the text is queued
+                with contextlib.redirect_stdout(io.StringIO()):
+                    engine.runAndWait()
+                _tts_engines[self.config.driver] = engine
         except Exception as exc:  # ImportError, missing libespeak-ng (OSError), init failure
             raise SpeechUnavailable(f"pyttsx3 driver {self.config.driver!r}: {exc}") from exc
         voices = {voice.id.lower() for voice in engine.getProperty("voices")}
         if self.config.voice.lower() not in voices:
             raise SpeechUnavailable(f"voice {self.config.voice!r} is not installed")
         errors: list[BaseException] = []
-        token = engine.connect("error", lambda name=None, exception=None: errors.append(exception))
+        finished = threading.Event()
+        error_token = engine.connect(
+            "error", lambda name=None, exception=None: errors.append(exception)
+        )
+        done_token = engine.connect(
+            "finished-utterance", lambda name=None, completed=None: finished.set()
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f"{path.stem}.{threading.get_ident()}.part.wav")
         try:
+            self._drain_espeak()
             engine.setProperty("voice", self.config.voice)
             engine.setProperty("rate", self.config.rate)
             engine.setProperty("volume", self.config.volume)
+            self._drain_espeak()
             engine.save_to_file(text, str(temporary))
             # the espeak driver prints "Audio saved to ..." on stdout; keep app output clean
             with contextlib.redirect_stdout(io.StringIO()):
                 engine.runAndWait()
+                # espeak-ng in retrieval mode synthesizes on its own thread and runAndWait can
+                # return before the file is written: wait for the end of the utterance, or the
+                # next call's settings and file name would apply to this one's audio.
+                if not finished.wait(SYNTHESIS_TIMEOUT_S) and not errors:
+                    engine.stop()
+                    errors.append(TimeoutError("no end of utterance from the engine"))
+            self._drain_espeak()
         finally:
-            engine.disconnect(token)
+            engine.disconnect(error_token)
+            engine.disconnect(done_token)
         if errors:
             temporary.unlink(missing_ok=True)
             raise SpeechUnavailable(f"speech synthesis failed: {errors[0]}")
