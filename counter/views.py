@@ -420,7 +420,7 @@ class WorkPage(QWidget):
         grid.setSpacing(10)
         self.buttons: dict[str, QPushButton] = {}
         for index, (action, key) in enumerate(ACTIONS):
-            button = QPushButton(f"{SHORTCUTS[action]}  {tr(key)}")
+            button = QPushButton(f"{SHORTCUTS[action]}\n{tr(key)}")
             button.setObjectName("actionButton")
             button.setProperty("action", action)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the shortcuts
