@@ -67,6 +67,8 @@ def make_kiosk_printer(
 ) -> Any:
     """The printer from a TOML file (a ``[printer]`` table or top-level keys), or a file
     printer writing ESC/POS bytes into ``printer_dir`` (default ``var/tickets``)."""
+    from pydantic import ValidationError
+
     from hardware.printer import PrinterConfig, PrinterKind, make_printer
 
     if printer_config is not None:
@@ -76,7 +78,15 @@ def make_kiosk_printer(
             raise ValueError(f"{printer_config}: no se puede leer ({exc.strerror})") from None
         except tomllib.TOMLDecodeError as exc:
             raise ValueError(f"{printer_config}: TOML inválido ({exc})") from None
-        config = PrinterConfig.model_validate(data.get("printer", data))
+        try:
+            config = PrinterConfig.model_validate(data.get("printer", data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise ValueError(
+                f"{Path(printer_config).name}: {where + ': ' if where else ''}{message}"
+            ) from None
     else:
         config = PrinterConfig(kind=PrinterKind.FILE, file_dir=printer_dir or Path("var/tickets"))
     return make_printer(config)
