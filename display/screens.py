@@ -102,17 +102,19 @@ def render_all(out_dir: Path) -> list[Path]:
     app = QApplication.instance() or QApplication([])
     app.setStyleSheet(stylesheet())
     out_dir.mkdir(parents=True, exist_ok=True)
+    # (file, counters, size, connected, a new call flashing)
     cases = [
-        ("display-1-counter.png", 1, (1920, 1080), True),
-        ("display-4-counters.png", 4, (1920, 1080), True),
-        ("display-12-counters.png", 12, (1920, 1080), True),
-        ("display-24-counters.png", 24, (1920, 1080), True),
-        ("display-disconnected.png", 3, (1920, 1080), False),
-        ("display-12-counters-720p.png", 12, (1280, 720), True),
+        ("display-1-counter.png", 1, (1920, 1080), True, True),
+        ("display-4-counters.png", 4, (1920, 1080), True, True),
+        ("display-12-counters.png", 12, (1920, 1080), True, False),
+        ("display-12-counters-new-call.png", 12, (1920, 1080), True, True),
+        ("display-24-counters.png", 24, (1920, 1080), True, True),
+        ("display-disconnected.png", 3, (1920, 1080), False, False),
+        ("display-12-counters-720p.png", 12, (1280, 720), True, False),
     ]
     written = []
-    for name, counters, size, connected in cases:
-        model, window = build(counters, size=size, connected=connected)
+    for name, counters, size, connected, new_call in cases:
+        model, window = build(counters, size=size, connected=connected, highlight_last=new_call)
         window.show()
         app.processEvents()
         path = out_dir / name

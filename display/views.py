@@ -110,6 +110,43 @@ class CallCell(QFrame):
             _restyle(label)
 
 
+class CallBanner(QFrame):
+    """With many counters a grid cell is small: a new call also shows in a wide banner over
+    the middle of the grid while it flashes, so it can be read from the back of the room."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("callBanner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(40, 10, 40, 10)
+        layout.setSpacing(40)
+        self.number = FitLabel(max_ratio=0.8)
+        self.number.setObjectName("bannerNumber")
+        self.number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.counter = FitLabel(max_ratio=0.6)
+        self.counter.setObjectName("bannerCounter")
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.number, 5)
+        layout.addWidget(self.counter, 7)
+        self.hide()
+
+    def show_call(self, call: CallView | None) -> None:
+        if call is None:
+            self.hide()
+            return
+        self.number.setText(call.number)
+        self.counter.setText(call.counter_name)
+        self.place()
+        self.show()
+        self.raise_()
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        height = max(60, parent.height() // 3)
+        self.setGeometry(0, (parent.height() - height) // 2, parent.width(), height)
+
+
 class CurrentCallsPanel(QFrame):
     """The current calls: one column of very large rows, or a grid with many counters."""
 
@@ -146,6 +183,17 @@ class CurrentCallsPanel(QFrame):
         outer.addWidget(self.empty_label, 1)
         self.cells: list[CallCell] = []
         self._layout: CallsLayout | None = None
+        self.banner = CallBanner(self.grid_host)
+
+    def show_banner(self, call: CallView | None) -> None:
+        """Only the grid needs it: in the list each row is already as large as a banner."""
+        grid = self._layout is not None and self._layout.mode == "grid"
+        self.banner.show_call(call if grid else None)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self.banner.isVisible():
+            self.banner.place()
 
     def render_calls(
         self,
@@ -417,6 +465,7 @@ class DisplayWindow(QWidget):
 
     def _on_highlight(self, call: CallView | None) -> None:
         self._flash_on = True
+        self.current_panel.show_banner(call)
         if call is None:
             self._flash_timer.stop()
         else:

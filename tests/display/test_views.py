@@ -62,6 +62,24 @@ def test_twelve_counters_use_a_grid_and_nothing_is_clipped(window):
         assert cell.counter.font().pixelSize() >= 40
 
 
+def test_new_call_in_the_grid_also_shows_a_wide_banner(window, qtbot):
+    window.model.apply_display_state(sample_state(12))
+    call = sample_calls(12)[4]
+    window.model.apply_call_event(CallEvent(call=call))
+    banner = window.current_panel.banner
+    assert banner.isVisible()
+    assert (banner.number.text(), banner.counter.text()) == ("A135", "Ventanilla 5")
+    assert (
+        banner.number.font().pixelSize() > window.current_panel.cells[0].number.font().pixelSize()
+    )
+    qtbot.waitUntil(lambda: not banner.isVisible(), timeout=3000)
+
+
+def test_list_mode_needs_no_banner(window):
+    window.model.apply_call_event(CallEvent(call=sample_calls(1)[0]))
+    assert not window.current_panel.banner.isVisible()
+
+
 def test_waiting_counts_use_service_names(window):
     window.model.apply_display_state(sample_state(2))
     labels = window.waiting_panel._labels
@@ -93,7 +111,11 @@ def test_ticker_shows_messages_and_hides_without(window):
 
 def test_display_renders_with_1_and_12_counters(qtbot):
     paths = {path.name: path for path in render_all(ARTIFACTS)}
-    for name in ("display-1-counter.png", "display-12-counters.png"):
+    for name in (
+        "display-1-counter.png",
+        "display-12-counters.png",
+        "display-12-counters-new-call.png",
+    ):
         image = QImage(str(paths[name]))
         assert (image.width(), image.height()) == (1920, 1080)
         assert distinct_colours(image) > 4
