@@ -248,8 +248,9 @@ class HubClient(QObject):
         pending._timer.timeout.connect(lambda: self._expire(pending))
         self._pending[request.correlation_id] = pending
         pending._timer.start()
-        if self.broker_connected:
+        if self._connected:
             self._send(pending)
+        # else: sent as soon as the hub is back online (see _update_connected)
         return pending
 
     @property
@@ -310,9 +311,6 @@ class HubClient(QObject):
     @Slot(bool)
     def _handle_broker_state(self, connected: bool) -> None:
         self._set_broker_connected(connected)
-        if connected:
-            # Sent before (or during) the outage: the hub dedupes by request_id.
-            self._resend_pending()
 
     def _set_broker_connected(self, connected: bool) -> None:
         if self.broker_connected != connected:
@@ -327,6 +325,11 @@ class HubClient(QObject):
         connected = self.broker_connected and self.hub_online
         if connected != self._connected:
             self._connected = connected
+            if connected:
+                # Commands sent before or during the outage (the hub keeps no session across
+                # its restarts): send them again now that our subscriptions are active and the
+                # hub listens. Same request_id, so the hub never applies one twice.
+                self._resend_pending()
             self.connection_changed.emit(connected)
 
     @Slot(str, bytes)
@@ -349,12 +352,8 @@ class HubClient(QObject):
         parts = rest.split("/")
         if rest == "hub/availability":
             availability = Availability.model_validate_json(payload)
-            was_online = self.hub_online
             self.hub_online = availability.state == "online"
             self._update_connected()
-            if self.hub_online and not was_online:
-                # The hub may have (re)started after we sent: give it our commands again.
-                self._resend_pending()
         elif rest == "config":
             self.sede_info = SedeInfo.model_validate_json(payload)
             self.config_changed.emit(self.sede_info)

@@ -289,3 +289,23 @@ def time_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_request_made_while_hub_offline_is_sent_when_it_comes_back(
+    qtbot, mqtt_broker, make_client, sede_id
+):
+    client = make_client()
+    with qtbot.waitSignal(client.broker_connection_changed, timeout=10_000):
+        client.start()
+    pending = client.request(Action.ISSUE_TICKET, {"service_code": "orientacion"}, timeout_s=10)
+    assert pending.attempts == 0  # nobody listening yet: nothing published
+    hub = FakeHubResponder(mqtt_broker.host, mqtt_broker.port, sede_id)
+    try:
+        hub.start()
+        with qtbot.waitSignal(pending.finished, timeout=8000) as blocker:
+            pass
+        assert blocker.args[0].status == "ok"
+        assert pending.attempts == 1
+        assert [r.request_id for *_, r in hub.requests] == [pending.request_id]
+    finally:
+        hub.stop()
