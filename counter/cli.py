@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import typer
 
@@ -18,15 +19,24 @@ def run(
     hub: str = typer.Option(..., help="HOST[:PUERTO] del broker MQTT del hub"),
     sede: str = typer.Option(..., help="identificador de la sede"),
     counter: str = typer.Option(..., help="identificador de la ventanilla, p. ej. v1"),
+    lang: str = typer.Option("es-PE", help="idioma de los textos (catálogo i18n)"),
+    lang_file: Path | None = typer.Option(None, help="catálogo JSON adicional de textos"),
     windowed: bool = typer.Option(False, "--windowed", help="ventana en lugar de maximizada"),
 ) -> None:
     """Sign in, open the counter and serve the queue."""
     from qtcommon.hub_client import HubClient, parse_hub_address
+    from qtcommon.i18n import CatalogError, Translator
     from qtcommon.screenshot import ensure_app
 
     try:
         host, port = parse_hub_address(hub)
     except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    try:
+        tr = Translator.load(lang, packages=("counter",), lang_file=lang_file)
+    except CatalogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -39,7 +49,7 @@ def run(
 
     apply(qt_app)
     client = HubClient(host=host, port=port, sede=sede, role="counter", device_id=counter)
-    model = CounterViewModel(counter, HubSender(client))
+    model = CounterViewModel(counter, HubSender(client), tr=tr)
     window = CounterWindow(model)
     connect_counter(client, model)
     model.start_clock()

@@ -25,17 +25,26 @@ def run(
     speech_cache: Path = typer.Option(Path("var/speech-cache"), help="caché de audio"),
     voice: str = typer.Option("roa/es-419", help="voz de espeak-ng"),
     no_speech: bool = typer.Option(False, "--no-speech", help="no anunciar por voz ni timbre"),
+    lang: str = typer.Option("es-PE", help="idioma de los textos (catálogo i18n)"),
+    lang_file: Path | None = typer.Option(None, help="catálogo JSON adicional de textos"),
     windowed: bool = typer.Option(
         False, "--windowed", help="ventana en lugar de pantalla completa"
     ),
 ) -> None:
     """Show the sede's calls, announce them, and reconnect by itself."""
     from qtcommon.hub_client import HubClient, parse_hub_address
+    from qtcommon.i18n import CatalogError, Translator
     from qtcommon.screenshot import ensure_app
 
     try:
         host, port = parse_hub_address(hub)
     except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    try:
+        tr = Translator.load(lang, packages=("display",), lang_file=lang_file)
+    except CatalogError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
@@ -59,7 +68,7 @@ def run(
         )
         announcer = make_announcer(config)
     client = HubClient(host=host, port=port, sede=sede, role="display", device_id=device_id)
-    model = DisplayViewModel()
+    model = DisplayViewModel(tr=tr)
     window = DisplayWindow(model)
     wired = connect_display(client, model, announcer)
     model.start()
