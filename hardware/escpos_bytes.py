@@ -28,10 +28,39 @@ _ESC_NO_ARG = set(b"@2<S")
 _GS_ONE_ARG = set(b"!BHbfhwI|a")
 
 
+@dataclass(frozen=True)
+class TextLine:
+    """One printed line with the style in force when it was printed."""
+
+    text: str
+    width: int = 1  # character width multiplier
+    height: int = 1
+    bold: bool = False
+    invert: bool = False
+    align: str = "left"  # left, center, right
+    font_b: bool = False
+
+
+@dataclass(frozen=True)
+class QrBlock:
+    payload: str
+    module_size: int
+    align: str
+
+
+@dataclass(frozen=True)
+class CutBlock:
+    partial: bool
+
+
+Block = TextLine | QrBlock | CutBlock
+
+
 @dataclass
 class EscposDocument:
     """What a byte stream asks the printer to do, in a form tests can assert on."""
 
+    blocks: list[Block] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     qr_payloads: list[str] = field(default_factory=list)
     cuts: int = 0
@@ -49,10 +78,15 @@ def parse(data: bytes) -> EscposDocument:
     """Walk ``data`` command by command. Unknown commands are recorded, never guessed at."""
     doc = EscposDocument()
     codec = "cp437"  # the printer's power-on table
-    size_factor = 1
+    style = {"width": 1, "height": 1, "bold": False, "invert": False, "align": "left"}
+    font_b = False
+    qr_module = 3
     line = bytearray()
     large = bytearray()
     index = 0
+
+    def size_factor() -> int:
+        return max(style["width"], style["height"])
 
     def flush_large() -> None:
         if large.strip():
@@ -60,8 +94,15 @@ def parse(data: bytes) -> EscposDocument:
         large.clear()
 
     def flush_line() -> None:
-        doc.lines.append(bytes(line).decode(codec, errors="replace"))
+        text = bytes(line).decode(codec, errors="replace")
+        doc.lines.append(text)
+        doc.blocks.append(TextLine(text=text, font_b=font_b, **style))
         line.clear()
+
+    def reset() -> None:
+        nonlocal codec, font_b
+        codec, font_b = "cp437", False
+        style.update(width=1, height=1, bold=False, invert=False, align="left")
 
     while index < len(data):
         byte = data[index]
@@ -69,7 +110,7 @@ def parse(data: bytes) -> EscposDocument:
             command = data[index + 1]
             if command in _ESC_NO_ARG:
                 if command == ord("@"):
-                    codec, size_factor = "cp437", 1
+                    reset()
                 index += 2
                 continue
             if command in _ESC_ONE_ARG and index + 2 < len(data):
@@ -79,10 +120,28 @@ def parse(data: bytes) -> EscposDocument:
                     codec = CODEPAGE_CODECS.get(argument, "cp437")
                 elif command == ord("!"):
                     flush_large()
-                    size_factor = 2 if argument & 0x30 else 1
+                    style["height"] = 2 if argument & 0x10 else 1
+                    style["width"] = 2 if argument & 0x20 else 1
+                    style["bold"] = bool(argument & 0x08)
+                    font_b = bool(argument & 0x01)
+                elif command == ord("E"):
+                    style["bold"] = bool(argument & 1)
+                elif command == ord("a"):
+                    style["align"] = {
+                        0: "left",
+                        1: "center",
+                        2: "right",
+                        48: "left",
+                        49: "center",
+                        50: "right",
+                    }.get(argument, "left")
+                elif command == ord("M"):
+                    font_b = argument in (1, 49)
                 elif command == ord("d"):
                     if line:
                         flush_line()
+                    for _ in range(argument):
+                        doc.blocks.append(TextLine(text=""))
                 index += 3
                 continue
             if command == ord("p") and index + 4 < len(data):  # cash drawer: m t1 t2
@@ -96,6 +155,7 @@ def parse(data: bytes) -> EscposDocument:
             if command == ord("V") and index + 2 < len(data):
                 mode = data[index + 2]
                 doc.cuts += 1
+                doc.blocks.append(CutBlock(partial=mode in (1, 49, 66, 98)))
                 index += 4 if mode in (65, 66, 97, 98, 103, 104) else 3
                 continue
             if command == ord("(") and index + 4 < len(data):
@@ -103,7 +163,11 @@ def parse(data: bytes) -> EscposDocument:
                 length = data[index + 3] | (data[index + 4] << 8)
                 body = data[index + 5 : index + 5 + length]
                 if function == ord("k") and len(body) >= 3 and body[:3] == b"1P0":
-                    doc.qr_payloads.append(body[3:].decode("utf-8", errors="replace"))
+                    payload = body[3:].decode("utf-8", errors="replace")
+                    doc.qr_payloads.append(payload)
+                    doc.blocks.append(QrBlock(payload, qr_module, style["align"]))
+                if function == ord("k") and len(body) == 3 and body[:2] == b"1C":
+                    qr_module = body[2]
                 if function == ord("L"):
                     doc.raster_images += 1
                 index += 5 + length
@@ -118,7 +182,10 @@ def parse(data: bytes) -> EscposDocument:
                 argument = data[index + 2]
                 if command == ord("!"):
                     flush_large()
-                    size_factor = 2 if argument & 0x77 else 1
+                    style["width"] = (argument >> 4) + 1
+                    style["height"] = (argument & 0x0F) + 1
+                elif command == ord("B"):
+                    style["invert"] = bool(argument & 1)
                 index += 3
                 continue
             doc.unknown_commands.append(bytes(data[index : index + 2]))
@@ -129,13 +196,13 @@ def parse(data: bytes) -> EscposDocument:
             continue
         if byte == ord("\n"):
             flush_line()
-            if size_factor > 1:
+            if size_factor() > 1:
                 flush_large()
             index += 1
             continue
         if byte >= 0x20:
             line.append(byte)
-            if size_factor > 1:
+            if size_factor() > 1:
                 large.append(byte)
         index += 1
     if line:
