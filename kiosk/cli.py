@@ -42,10 +42,8 @@ def run(
     """Start the kiosk: connect to the hub, show the services, issue and print tickets."""
     import logging
     import signal
-    import sys
 
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import Qt, QTimer
 
     from contracts.mqtt import device_availability
     from kiosk.printing import make_kiosk_printer
@@ -54,6 +52,7 @@ def run(
     from kiosk.views import KioskWindow, TouchWatcher
     from qtcommon.hub_client import HubClient, parse_hub_address
     from qtcommon.i18n import CatalogError, Translator
+    from qtcommon.screenshot import ensure_app
     from qtcommon.settings import DeviceSettings
     from qtcommon.theme import LIGHT, apply_theme, screen_dpi
 
@@ -81,7 +80,7 @@ def run(
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
-    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    qt_app = ensure_app()  # offscreen when the machine has no display (demo on a server)
     theme = LIGHT.for_dpi(screen_dpi())
     apply_theme(qt_app, theme, STYLES_DIR)
     client = HubClient(**client_args)
@@ -96,6 +95,7 @@ def run(
         window.show()
     else:
         window.showFullScreen()
+        qt_app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touch screen: no arrow
     client.start()
 
     # Ctrl+C / SIGTERM: leave cleanly (retained "offline" for this kiosk)

@@ -236,6 +236,20 @@ def render_all(out_dir: Path | str, *, lang: str = "es-PE") -> list[Path]:
         wait_for(vm, Step.ERROR)
         shot(window, "11-appointment-not-found")
 
+        many = sample_sede().model_copy(
+            update={
+                "services": sample_sede().services
+                + [
+                    ServiceInfo(code="familia", name="Familia y alimentos", letter="F"),
+                    ServiceInfo(code="laboral", name="Asesoría laboral", letter="L"),
+                    ServiceInfo(code="psicologia", name="Psicología", letter="S"),
+                    ServiceInfo(code="social", name="Trabajo social", letter="T"),
+                ]
+            }
+        )
+        _, _, window = kiosk(many)
+        shot(window, "01-home-many-services")
+
         _, _, window = kiosk(connected=False)
         shot(window, "12-offline")
 

@@ -378,6 +378,15 @@ class KioskViewModel(QObject):
         if dni:
             params["dni"] = dni
         self._send(Action.ISSUE_TICKET, params)
+        self._forget_dni()
+
+    def _forget_dni(self) -> None:
+        """The DNI has gone to the hub; it is not kept on screen or in memory a moment longer."""
+        self.dni = ""
+        self.dni_changed.emit("")
+        if self.appointment_mode is AppointmentMode.DNI and self.appointment_entry:
+            self.appointment_entry = ""
+            self.appointment_changed.emit(str(self.appointment_mode), "")
 
     # ------------------------------------------------------------------ appointment path
 
@@ -432,6 +441,7 @@ class KioskViewModel(QObject):
                 return
             params = {"appointment_code": entry}
         self._send(Action.CHECKIN_APPOINTMENT, params)
+        self._forget_dni()
 
     def _appointment_error(self, message: str) -> None:
         self.appointment_error = message
@@ -533,12 +543,16 @@ class KioskViewModel(QObject):
             if printed
             else self.tr("kiosk.ticket.print_failed", number=ticket.number)
         )
+        if ahead is None:
+            people_ahead = ""
+        elif ahead == 0:
+            people_ahead = self.tr("kiosk.ticket.next")
+        else:
+            people_ahead = self.tr("kiosk.ticket.people_ahead", count=ahead)
         return TicketScreen(
             number=ticket.number,
             service_name=issued.service_name,
-            people_ahead=self.tr("kiosk.ticket.people_ahead", count=ahead)
-            if ahead is not None
-            else "",
+            people_ahead=people_ahead,
             wait=self.tr("kiosk.ticket.wait", wait=format_wait(ticket.estimated_wait_s, self.tr)),
             preference=preference,
             printed=printed,

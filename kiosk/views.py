@@ -127,13 +127,26 @@ class Keypad(QWidget):
         return button
 
 
+MAX_SERVICES_ONE_COLUMN = 6
+
+
+def _two_lines(name: str, limit: int = 16) -> str:
+    """Break a long service name at the space nearest its middle (half-width buttons)."""
+    if len(name) <= limit or " " not in name:
+        return name
+    middle = len(name) // 2
+    spaces = [i for i, ch in enumerate(name) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return name[:cut] + "\n" + name[cut + 1 :]
+
+
 class HomePage(Page):
     def __init__(self, vm: KioskViewModel, tr: Translator) -> None:
         super().__init__("homePage")
         self.vm = vm
         self.body.addWidget(_label(tr("kiosk.home.title"), "title"))
         self.body.addWidget(_label(tr("kiosk.home.subtitle"), "subtitle"))
-        self.services_box = QVBoxLayout()
+        self.services_box = QGridLayout()
         self.services_box.setSpacing(24)
         self.body.addLayout(self.services_box, 5)
         self.service_buttons: dict[str, QPushButton] = {}
@@ -151,13 +164,16 @@ class HomePage(Page):
             self.services_box.removeWidget(button)
             button.deleteLater()
         self.service_buttons = {}
-        for service in services:
+        # one column while the buttons stay big; two when a sede offers many services
+        columns = 1 if len(services) <= MAX_SERVICES_ONE_COLUMN else 2
+        for index, service in enumerate(services):
+            text = service.name if columns == 1 else _two_lines(service.name)
             button = _button(
-                service.name,
+                text,
                 "serviceButton",
                 lambda _=False, code=service.code: self.vm.choose_service(code),
             )
-            self.services_box.addWidget(button)
+            self.services_box.addWidget(button, index // columns, index % columns)
             self.service_buttons[service.code] = button
 
 

@@ -93,3 +93,62 @@ def test_cli_refuses_bad_input_clearly(tmp_path):
     result = runner.invoke(app, ["--sede", "lima", "--printer-config", str(printer)])
     assert result.exit_code == 2
     assert "printer.toml: host: la impresora de red necesita una dirección" in result.output
+
+
+def test_alegra_kiosk_process_connects_and_says_goodbye(mqtt_broker, sede_id, tmp_path):
+    """The real command, as an operator runs it: online on start, retained offline on exit."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from contracts import mqtt as topics
+    from contracts.messages import Availability
+
+    states: list[str] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    watcher.on_message = lambda c, u, m: (
+        m.payload and states.append(Availability.model_validate_json(m.payload).state)
+    )
+    watcher.connect(mqtt_broker.host, mqtt_broker.port)
+    watcher.subscribe(topics.device_availability(sede_id, "kiosk-9"), qos=1)
+    watcher.loop_start()
+    try:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "alegra.cli",
+                "kiosk",
+                "--sede",
+                sede_id,
+                "--hub",
+                f"{mqtt_broker.host}:{mqtt_broker.port}",
+                "--device-id",
+                "kiosk-9",
+                "--printer-dir",
+                str(tmp_path / "tickets"),
+                "--windowed",
+                "--quit-after-s",
+                "2",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert proc.returncode == 0, proc.stderr
+        deadline = time.monotonic() + 5
+        while states[-1:] != ["offline"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "online" in states and states[-1] == "offline"
+    finally:
+        watcher.publish(topics.device_availability(sede_id, "kiosk-9"), b"", qos=1, retain=True)
+        time.sleep(0.2)
+        watcher.loop_stop()
+        watcher.disconnect()

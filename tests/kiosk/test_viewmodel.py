@@ -79,6 +79,7 @@ def test_walk_in_issues_prints_reports_and_shows_the_ticket(qtbot, make_vm, dumm
         "preference_category": "adulto_mayor",
         "dni": "12345678",
     }
+    assert vm.dni == ""  # sent: not kept on screen or in memory
     assert dummy_printer.jobs == []  # nothing printed before the hub says ok
 
     issued = issued_ticket("A007", preference=PreferenceCategory.ADULTO_MAYOR)
@@ -290,3 +291,15 @@ def test_reprint_jobs_are_printed_and_reported_fresh_jobs_ignored(qtbot, make_vm
     assert b"A003" in dummy_printer.jobs[0]
     assert hub.last("report_print")[0] == {"ticket_id": "tk-a003", "ok": True}
     assert vm.step is Step.HOME  # the person at the screen is not disturbed
+
+
+def test_first_in_line_is_told_so(qtbot, make_vm):
+    vm, hub = make_vm()
+    walk_to_dni(vm)
+    vm.skip_dni()
+    with qtbot.waitSignal(vm.ticket_changed, timeout=5000) as blocker:
+        hub.answer_ok(
+            "issue_ticket", issued_ticket("A001", people_ahead=0, wait_s=20).model_dump(mode="json")
+        )
+    assert blocker.args[0].people_ahead == "Usted es el siguiente"
+    assert blocker.args[0].wait == "Espera aproximada: menos de 1 minuto"
