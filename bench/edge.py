@@ -8,7 +8,7 @@ Prints ONE JSON object. Keys named in issue 3 are an interface:
   call_to_display_p99_ms        the hub's call event (its ``ts``, stamped in the transaction)
                                 -> the display view-model AND its widgets show the call
   cold_start_s {kiosk,display,counter}  ``alegra <app>`` subprocess start -> first frame shown
-                                (the app prints a marker from the event loop once shown)
+                                (a probe prints a marker from the event loop's first turn)
   rss_mb {kiosk,display,counter}        resident memory of that process, connected and idle
 Raw limits measured in the same run: MQTT round trip through the same broker (two hops, QoS 1,
 like request -> hub -> response), the engine's own issue_ticket time (no transport), and a bare
@@ -51,6 +51,21 @@ TARGETS = {
     "rss_mb": 250.0,
 }
 READY_LINE = "alegra-ready"
+#: Runs ``alegra <app> ...`` with QApplication.exec wrapped to print a marker from the event
+#: loop's first turn (the window was shown before exec): the same first-frame probe for every
+#: app, with no cooperation needed from the app's code.
+APP_PROBE = (
+    "import sys\n"
+    "from PySide6.QtCore import QTimer\n"
+    "from PySide6.QtWidgets import QApplication\n"
+    "_exec = QApplication.exec\n"
+    "def _probed(self, *a):\n"
+    "    QTimer.singleShot(0, lambda: print('alegra-ready', flush=True))\n"
+    "    return _exec()\n"
+    "QApplication.exec = _probed\n"
+    "from alegra.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
 BARE_QT = (
     "from PySide6.QtWidgets import QApplication, QWidget\n"
     "from PySide6.QtCore import QTimer\n"
@@ -297,7 +312,7 @@ def start_app(argv: list[str], timeout_s: float = 30) -> tuple[float | None, flo
     """Run ``argv`` until it prints the ready marker; return (seconds, RSS MB, note)."""
     import psutil
 
-    env = dict(os.environ, ALEGRA_READY_MARKER="1", QT_QPA_PLATFORM="offscreen")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     started = time.perf_counter()
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=REPO, text=True
@@ -325,7 +340,7 @@ def start_app(argv: list[str], timeout_s: float = 30) -> tuple[float | None, flo
         except psutil.Error:
             note = "process ended before memory was read"
     else:
-        note = "no first-frame marker (ALEGRA_READY_MARKER) within the timeout"
+        note = "no first frame within the timeout (the app failed to start?)"
     proc.terminate()
     try:
         proc.wait(5)
@@ -338,7 +353,7 @@ def measure_cold_start(
     host: str, port: int, sede: str, workdir: Path, starts: int
 ) -> dict[str, Any]:
     hub = f"{host}:{port}"
-    cli = [sys.executable, "-m", "alegra.cli"]
+    cli = [sys.executable, "-c", APP_PROBE]
     apps = {
         "kiosk": [*cli, "kiosk", "--hub", hub, "--sede", sede, "--windowed"],
         "display": [*cli, "display", "--hub", hub, "--sede", sede, "--windowed", "--no-speech"],

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
 
 app = typer.Typer(add_completion=False, help="Cliente de ventanilla para el personal.")
-
-READY_ENV = "ALEGRA_READY_MARKER"
-READY_LINE = "alegra-ready"
 
 
 @app.command()
@@ -59,10 +55,6 @@ def run(
         window.show()
     else:
         window.showMaximized()
-    if os.environ.get(READY_ENV):
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(0, lambda: print(READY_LINE, flush=True))
     code = qt_app.exec()
     client.stop()
     sys.exit(code)

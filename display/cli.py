@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
 
 app = typer.Typer(add_completion=False, help="Pantalla de turnos de la sala de espera.")
-
-READY_ENV = "ALEGRA_READY_MARKER"  # set by bench/edge.py: print a line at the first frame
-READY_LINE = "alegra-ready"
 
 
 @app.command()
@@ -78,10 +74,6 @@ def run(
         window.show()
     else:
         window.showFullScreen()
-    if os.environ.get(READY_ENV):
-        from PySide6.QtCore import QTimer
-
-        QTimer.singleShot(0, lambda: print(READY_LINE, flush=True))
     code = qt_app.exec()
     wired.stop()
     sys.exit(code)
