@@ -303,3 +303,22 @@ def test_first_in_line_is_told_so(qtbot, make_vm):
         )
     assert blocker.args[0].people_ahead == "Usted es el siguiente"
     assert blocker.args[0].wait == "Espera aproximada: menos de 1 minuto"
+
+
+def test_network_printer_offline_is_a_print_failure(qtbot, make_vm):
+    """A real TCP 9100 printer adapter pointed at a port nobody listens on."""
+    from hardware.printer import PrinterConfig, PrinterKind, make_printer
+    from tests.conftest import free_port
+
+    printer = make_printer(
+        PrinterConfig(kind=PrinterKind.NETWORK, host="127.0.0.1", port=free_port(), timeout_s=1)
+    )
+    vm, hub = make_vm(printer=printer)
+    walk_to_dni(vm)
+    vm.skip_dni()
+    with qtbot.waitSignal(vm.ticket_changed, timeout=10_000) as blocker:
+        hub.answer_ok("issue_ticket", issued_ticket("A009").model_dump(mode="json"))
+    assert not blocker.args[0].printed
+    report, _ = hub.last("report_print")
+    assert report["ok"] is False and report["ticket_id"] == "tk-a009"
+    assert "impresora" in report["error"].lower()
