@@ -189,4 +189,28 @@ def render_all(out_dir: Path) -> list[Path]:
         window.deleteLater()
         model.deleteLater()
         app.processEvents()
+    written += render_dialogs(out_dir)
+    return written
+
+
+def render_dialogs(out_dir: Path) -> list[Path]:
+    """The finish, transfer and pause dialogs, as staff see them over the serving screen."""
+    from counter.views import FinishDialog, PauseDialog, TransferDialog
+    from qtcommon.screenshot import ensure_app, save_png
+
+    app = ensure_app()
+    model, window = build("serving")
+    written = []
+    for name, dialog_class, size in (
+        ("counter-dialog-finish.png", FinishDialog, (560, 420)),
+        ("counter-dialog-transfer.png", TransferDialog, (720, 320)),
+        ("counter-dialog-pause.png", PauseDialog, (560, 520)),
+    ):
+        dialog = dialog_class(model, window)
+        written.append(save_png(dialog, out_dir / name, size))
+        dialog.close()
+        dialog.deleteLater()
+    window.deleteLater()
+    model.deleteLater()
+    app.processEvents()
     return written

@@ -58,6 +58,12 @@ def _restyle(widget: QWidget) -> None:
 # --------------------------------------------------------------------------- dialogs
 
 
+def _dialog_title(model: CounterViewModel, title: str) -> str:
+    """ "Finalizar atención — A030": staff see which ticket the dialog acts on."""
+    current = model.current
+    return f"{title} — {current.number}" if current is not None else title
+
+
 class FinishDialog(QDialog):
     """Outcome (attended / no-show) and an optional note."""
 
@@ -67,6 +73,7 @@ class FinishDialog(QDialog):
         self.setObjectName("finishDialog")
         self.setWindowTitle(tr("counter.finish.title"))
         layout = QVBoxLayout(self)
+        layout.addWidget(_label(_dialog_title(model, tr("counter.finish.title")), "dialogTitle"))
         layout.addWidget(_label(tr("counter.finish.outcome"), "dialogLabel"))
         self.outcomes = QButtonGroup(self)
         self.outcome_buttons: dict[Outcome, QRadioButton] = {}
@@ -108,6 +115,7 @@ class TransferDialog(QDialog):
         self.setObjectName("transferDialog")
         self.setWindowTitle(tr("counter.transfer.title"))
         form = QFormLayout(self)
+        form.addRow(_label(_dialog_title(model, tr("counter.transfer.title")), "dialogTitle"))
         self.service = QComboBox()
         self.service.addItem("—", None)
         for code, name in model.all_services():
@@ -141,6 +149,7 @@ class PauseDialog(QDialog):
         self.setObjectName("pauseDialog")
         self.setWindowTitle(tr("counter.pause.title"))
         layout = QVBoxLayout(self)
+        layout.addWidget(_label(tr("counter.pause.title"), "dialogTitle"))
         self.reasons = QListWidget()
         self.reasons.setObjectName("reasonList")
         self.reasons.addItems([r.strip() for r in tr("counter.pause.reasons").split(",")])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
 
 from contracts.messages import CounterState
 from counter.screens import FIXED_NOW, counter_state, render_all, sample_queues, sample_sede
@@ -82,6 +83,7 @@ def test_finish_dialog_sends_outcome_and_note(window, sender, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_F4)
     dialog = window.finish_dialog
     assert dialog is not None and dialog.isVisible()
+    assert "A030" in dialog.findChild(QLabel, "dialogTitle").text()
     dialog.note.setPlainText("Se orientó sobre pensión de alimentos")
     qtbot.mouseClick(dialog.submit_button, Qt.MouseButton.LeftButton)
     assert (sender.actions[-1], sender.sent[-1].params) == (
@@ -169,7 +171,9 @@ def test_every_counter_state_renders_to_png(qtbot):
         "counter-hub-unreachable.png",
     ):
         assert expected in names
+    assert {"counter-dialog-finish.png", "counter-dialog-transfer.png"} <= names
     for path in paths:
         image = QImage(str(path))
-        assert (image.width(), image.height()) == (1366, 768)
+        if not path.name.startswith("counter-dialog"):
+            assert (image.width(), image.height()) == (1366, 768)
         assert distinct_colours(image) > 4, path.name
