@@ -9,9 +9,11 @@ import sys
 HEAVY_OR_FORBIDDEN = ("escpos", "pyttsx3", "PySide6", "hub", "central", "sync", "usb", "serial")
 
 
-def test_importing_the_adapters_loads_no_driver_and_no_app_code() -> None:
+def test_importing_and_configuring_loads_no_driver_and_no_app_code() -> None:
     code = (
         "import sys, hardware.printer, hardware.speech, hardware.escpos_bytes\n"
+        "hardware.printer.PrinterConfig(kind='network', host='10.0.0.9', codepage='CP850')\n"
+        "hardware.speech.SpeechConfig(voice='roa/es')\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY_OR_FORBIDDEN!r})\n"
         "print(','.join(bad))\n"
     )

@@ -15,6 +15,7 @@ import pytest
 from contracts.messages import IssuedTicket, PreferenceCategory, PrintJob
 from hardware.escpos_bytes import parse
 from hardware.printer import (
+    SPANISH_CODEPAGES,
     DummyPrinter,
     EscposDevicePrinter,
     FilePrinter,
@@ -388,6 +389,38 @@ def test_cp850_code_page(tmp_path: Path) -> None:
     assert b"\x1bt\x02" in data  # ESC t 2 = CP850
     assert b"Sede \xa5a\xa4a" in data  # Ñ=A5 ñ=A4
     assert "Sede Ñaña" in parse(data).text
+
+
+@pytest.mark.parametrize(
+    ("codepage", "escpos_table", "codec"),
+    [
+        ("CP858", 19, "cp858"),
+        ("CP850", 2, "cp850"),
+        ("CP1252", 16, "cp1252"),
+        ("ISO_8859-15", 40, "iso8859_15"),
+    ],
+)
+def test_every_spanish_code_page(codepage: str, escpos_table: int, codec: str) -> None:
+    assert codepage in SPANISH_CODEPAGES
+    spanish = "¿Señor Núñez? ¡Atención! áéíóú ÁÉÍÓÚ ü"
+    data = ticket_bytes(make_ticket(sede_name=spanish), PrinterConfig(codepage=codepage))
+    assert b"\x1bt" + bytes([escpos_table]) in data
+    assert spanish.encode(codec) in data
+
+
+def test_code_pages_without_spanish_capitals_are_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="CP437"):
+        PrinterConfig(codepage="CP437")  # no Á É Í Ó Ú: "ATENCIÓN" would print "ATENCI?N"
+
+
+def test_a_profile_without_the_code_page_is_a_printer_error(rig: Rig) -> None:
+    config = rig.config.model_copy(update={"profile": "no-such-printer-model"})
+    printer = type(rig.printer)(config)
+    with pytest.raises(PrinterError) as caught:
+        printer.print_ticket(make_ticket())
+    assert caught.value.kind is PrinterErrorKind.ERROR
 
 
 def test_characters_outside_the_code_page_degrade_readably() -> None:
