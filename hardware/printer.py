@@ -323,12 +323,28 @@ def render_ticket(printer: Escpos, ticket: PrintableTicket, config: PrinterConfi
 
 def ticket_bytes(ticket: PrintableTicket, config: PrinterConfig | None = None) -> bytes:
     """The exact ESC/POS bytes of ``ticket`` (what every printer here sends)."""
+    _prepare_escpos()
     from escpos.printer import Dummy
 
     config = config or PrinterConfig(kind=PrinterKind.DUMMY)
     dummy = Dummy(profile=config.profile)
     render_ticket(dummy, ticket, config)
     return dummy.output
+
+
+def _prepare_escpos() -> None:
+    """python-escpos parses its printer database (~0.5 s) and pickles it into a fresh temporary
+    directory in every process unless told where to keep it: keep it in the user's cache, so
+    the first ticket after a start is fast and no temporary directory is left behind."""
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ:
+        return
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = base / "alegra" / "escpos"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return  # read-only home: python-escpos falls back to a temporary directory
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(directory)
 
 
 def _render(ticket: PrintableTicket, config: PrinterConfig) -> bytes:
@@ -347,6 +363,7 @@ def _render(ticket: PrintableTicket, config: PrinterConfig) -> bytes:
 
 def warm_up() -> None:
     """Import python-escpos ahead of the first ticket (call it off the UI thread after start)."""
+    _prepare_escpos()
     import escpos.printer  # noqa: F401
 
 
@@ -420,6 +437,7 @@ class EscposDevicePrinter:
 
     def device(self) -> Escpos:
         """A fresh, unopened python-escpos printer object for this config."""
+        _prepare_escpos()
         config = self.config
         if config.kind is PrinterKind.NETWORK:
             from escpos.printer import Network

@@ -21,3 +21,21 @@ def test_importing_and_configuring_loads_no_driver_and_no_app_code() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+def test_escpos_printer_database_is_cached_in_the_user_cache(tmp_path) -> None:
+    import os
+
+    code = (
+        "from hardware.printer import warm_up\n"
+        "warm_up()\n"
+        "import os; print(os.environ['ESCPOS_CAPABILITIES_PICKLE_DIR'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    directory = tmp_path / "alegra" / "escpos"
+    assert result.stdout.strip() == str(directory)
+    assert list(directory.glob("*.capabilities.pickle"))
