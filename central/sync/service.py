@@ -1,0 +1,971 @@
+"""Central's sync rules: apply a hub's batch idempotently, keep the change log, serve pages,
+arbitrate case intakes, and report per-sede status.
+
+Services take a SQLAlchemy ``Connection`` inside a transaction opened by the caller (one
+request = one transaction) and never commit. Writes of one batch are bulk statements: the
+inbox slots, the effects and the epoch's acknowledgement all commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import uuid6
+from pydantic import ValidationError
+from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from central.sync import models as m
+from contracts.sync import (
+    Change,
+    PullPage,
+    PushAck,
+    PushBatch,
+    RecordType,
+    SyncEvent,
+)
+from sync.protocol.ack import contiguous_through
+from sync.protocol.cursor import START, Cursor, row_check
+from sync.protocol.events import validate_payload
+from sync.protocol.fingerprint import canonical, fingerprint
+from sync.protocol.records import (
+    INTAKE_FIELDS,
+    arbitrate_site_edit,
+    check_central_edit,
+    forward_status,
+)
+
+log = logging.getLogger(__name__)
+
+SILENT_AFTER = timedelta(minutes=30)
+
+
+class EpochConflictError(Exception):
+    def __init__(self, hub_epoch: int, held_through: int, seq: int) -> None:
+        super().__init__(f"epoch {hub_epoch}: slot {seq} already holds another event")
+        self.hub_epoch = hub_epoch
+        self.held_through = held_through
+        self.seq = seq
+
+
+class RevisionMismatch(Exception):
+    """A central edit was based on an older revision than the current one."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _upsert_newer(
+    conn: Connection, table: Any, rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    """Insert rows, or replace the stored one when the incoming revision is newer."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={c: stmt.excluded[c] for c in rows[0] if c not in keys},
+        where=table.c.revision < stmt.excluded.revision,
+    )
+    conn.execute(stmt, rows)
+
+
+def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+
+
+def _lock_sede(conn: Connection, sede_id: str) -> Mapping[str, Any]:
+    """The sede's sync state row, locked for this transaction (serialises two agents of the
+    same hub; SQLite already serialises writers with BEGIN IMMEDIATE)."""
+    _insert_ignore(conn, m.sync_sede_state, [{"sede_id": sede_id}])
+    stmt = select(m.sync_sede_state).where(m.sync_sede_state.c.sede_id == sede_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).mappings().one()
+
+
+# ---------------------------------------------------------------------------- push
+
+
+@dataclass
+class _Counts:
+    applied: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    conflicts: int = 0
+
+
+def apply_batch(conn: Connection, *, sede_id: str, batch: PushBatch) -> PushAck:
+    """Apply a hub's batch exactly once and answer with the contiguous acknowledgement."""
+    now = _now()
+    sede = _lock_sede(conn, sede_id)
+    epoch = batch.hub_epoch
+    _insert_ignore(
+        conn,
+        m.sync_epoch,
+        [
+            {
+                "sede_id": sede_id,
+                "hub_epoch": epoch,
+                "held_through": 0,
+                "max_seq": 0,
+                "first_contact_at": now,
+                "last_contact_at": now,
+            }
+        ],
+    )
+    held, max_seq = conn.execute(
+        select(m.sync_epoch.c.held_through, m.sync_epoch.c.max_seq).where(
+            m.sync_epoch.c.sede_id == sede_id, m.sync_epoch.c.hub_epoch == epoch
+        )
+    ).one()
+    counts = _Counts()
+    events = _unique_by_seq(batch.events)
+    new_slots: list[dict[str, Any]] = []
+    if events:
+        low, high = events[0].seq, events[-1].seq
+        existing = dict(
+            conn.execute(
+                select(m.sync_inbox.c.seq, m.sync_inbox.c.event_id).where(
+                    m.sync_inbox.c.sede_id == sede_id,
+                    m.sync_inbox.c.hub_epoch == epoch,
+                    m.sync_inbox.c.seq.between(low, high),
+                )
+            ).all()
+        )
+        fresh: list[SyncEvent] = []
+        for event in events:
+            held_id = existing.get(event.seq)
+            if held_id is None:
+                fresh.append(event)
+            elif held_id == event.event_id:
+                counts.duplicates += 1
+            else:
+                raise EpochConflictError(epoch, held, event.seq)
+        known = set()
+        if fresh:
+            known = set(
+                conn.execute(
+                    select(m.sync_inbox.c.event_id).where(
+                        m.sync_inbox.c.event_id.in_([e.event_id for e in fresh]),
+                        m.sync_inbox.c.status != "duplicate",
+                    )
+                ).scalars()
+            )
+        to_apply: list[SyncEvent] = []
+        for event in fresh:
+            status = "duplicate" if event.event_id in known else "applied"
+            if status == "duplicate":
+                counts.duplicates += 1
+            else:
+                to_apply.append(event)
+            new_slots.append(
+                {
+                    "sede_id": sede_id,
+                    "hub_epoch": epoch,
+                    "seq": event.seq,
+                    "event_id": event.event_id,
+                    "status": status,
+                    "received_at": now,
+                }
+            )
+        dead_ids = _apply_effects(
+            conn, sede_id=sede_id, epoch=epoch, events=to_apply, now=now, counts=counts
+        )
+        for slot in new_slots:
+            if slot["event_id"] in dead_ids:
+                slot["status"] = "dead"
+        if new_slots:
+            conn.execute(m.sync_inbox.insert(), new_slots)
+        seqs = [s["seq"] for s in new_slots]
+        if seqs and seqs == list(range(held + 1, held + 1 + len(seqs))):
+            held_new = held + len(seqs)
+            held_new = _walk(conn, sede_id, epoch, held_new) if max_seq > held_new else held_new
+        else:
+            held_new = _walk(conn, sede_id, epoch, held)
+        held = held_new
+        max_seq = max(max_seq, high)
+    conn.execute(
+        m.sync_epoch.update()
+        .where(m.sync_epoch.c.sede_id == sede_id, m.sync_epoch.c.hub_epoch == epoch)
+        .values(held_through=held, max_seq=max_seq, last_contact_at=now)
+    )
+    health = batch.health
+    values: dict[str, Any] = {
+        "current_epoch": max(epoch, sede["current_epoch"] or 0),
+        "last_contact_at": now,
+        "last_push_at": now,
+        "backlog": health.backlog,
+        "health": _dumps(health.model_dump(mode="json")),
+        "events_total": (sede["events_total"] or 0) + counts.applied,
+    }
+    if counts.applied:
+        values["last_applied_at"] = now
+        values["last_event_created_at"] = max(e.created_at for e in events).isoformat()
+    conn.execute(
+        m.sync_sede_state.update().where(m.sync_sede_state.c.sede_id == sede_id).values(**values)
+    )
+    return PushAck(
+        hub_epoch=epoch,
+        held_through=held,
+        applied=counts.applied,
+        duplicates=counts.duplicates,
+        dead_lettered=counts.dead,
+        conflicts=counts.conflicts,
+    )
+
+
+def _unique_by_seq(events: list[SyncEvent]) -> list[SyncEvent]:
+    by_seq: dict[int, SyncEvent] = {}
+    for event in events:
+        by_seq.setdefault(event.seq, event)
+    return [by_seq[s] for s in sorted(by_seq)]
+
+
+def _walk(conn: Connection, sede_id: str, epoch: int, held: int) -> int:
+    """Contiguous acknowledgement from the stored slots (after out-of-order arrivals)."""
+    while True:
+        seqs = list(
+            conn.execute(
+                select(m.sync_inbox.c.seq)
+                .where(
+                    m.sync_inbox.c.sede_id == sede_id,
+                    m.sync_inbox.c.hub_epoch == epoch,
+                    m.sync_inbox.c.seq > held,
+                )
+                .order_by(m.sync_inbox.c.seq)
+                .limit(5000)
+            ).scalars()
+        )
+        advanced = contiguous_through(held, seqs)
+        if advanced == held or advanced < held + len(seqs):
+            return advanced
+        held = advanced
+
+
+def _apply_effects(
+    conn: Connection,
+    *,
+    sede_id: str,
+    epoch: int,
+    events: list[SyncEvent],
+    now: datetime,
+    counts: _Counts,
+) -> set[str]:
+    """Apply the events' effects in bulk; return the ids of poison events (dead-lettered)."""
+    tickets: dict[str, dict[str, Any]] = {}
+    ticket_events: list[dict[str, Any]] = []
+    sessions: dict[str, dict[str, Any]] = {}
+    pauses: dict[str, dict[str, Any]] = {}
+    counters: dict[str, dict[str, Any]] = {}
+    site_events: list[dict[str, Any]] = []
+    intakes: list[tuple[SyncEvent, Any]] = []
+    dead: list[dict[str, Any]] = []
+
+    def keep_newer(bucket: dict[str, dict[str, Any]], key: str, row: dict[str, Any]) -> None:
+        old = bucket.get(key)
+        if old is None or old["revision"] < row["revision"]:
+            bucket[key] = row
+
+    for event in events:
+        try:
+            if event.oversized:
+                raise ValueError("evento demasiado grande para el lote")
+            parsed = validate_payload(event.aggregate_type, event.payload)
+            payload = event.payload or {}
+            kind = event.aggregate_type
+            if kind == "ticket":
+                record, history = payload["ticket"], payload["event"]
+                if record.get("sede_id") != sede_id:
+                    raise ValueError("el turno pertenece a otra sede")
+                keep_newer(
+                    tickets,
+                    record["id"],
+                    {
+                        "id": record["id"],
+                        "sede_id": sede_id,
+                        "business_date": record["business_date"],
+                        "service_code": record["service_code"],
+                        "number": record["number"],
+                        "status": record["status"],
+                        "counter_id": record.get("counter_id"),
+                        "revision": record["revision"],
+                        "updated_at": record["updated_at"],
+                        "body": _dumps(record),
+                        "received_at": now,
+                    },
+                )
+                ticket_events.append(
+                    {
+                        "id": history["id"],
+                        "ticket_id": history["ticket_id"],
+                        "sede_id": sede_id,
+                        "event_type": history["event_type"],
+                        "from_status": history.get("from_status"),
+                        "to_status": history["to_status"],
+                        "at": history["at"],
+                        "body": _dumps(history),
+                    }
+                )
+            elif kind == "counter_session":
+                keep_newer(
+                    sessions,
+                    payload["id"],
+                    {
+                        "id": payload["id"],
+                        "sede_id": sede_id,
+                        "counter_id": payload["counter_id"],
+                        "username": payload["username"],
+                        "signed_in_at": payload["signed_in_at"],
+                        "signed_out_at": payload.get("signed_out_at"),
+                        "revision": payload["revision"],
+                        "updated_at": payload["updated_at"],
+                        "body": _dumps(payload),
+                    },
+                )
+            elif kind == "counter_pause":
+                keep_newer(
+                    pauses,
+                    payload["id"],
+                    {
+                        "id": payload["id"],
+                        "sede_id": sede_id,
+                        "counter_id": payload["counter_id"],
+                        "reason": payload["reason"],
+                        "started_at": payload["started_at"],
+                        "ended_at": payload.get("ended_at"),
+                        "revision": payload["revision"],
+                        "updated_at": payload["updated_at"],
+                        "body": _dumps(payload),
+                    },
+                )
+            elif kind == "counter":
+                keep_newer(
+                    counters,
+                    payload["counter_id"],
+                    {
+                        "sede_id": sede_id,
+                        "counter_id": payload["counter_id"],
+                        "status": payload["status"],
+                        "username": payload.get("username"),
+                        "revision": payload["revision"],
+                        "updated_at": payload["updated_at"],
+                        "body": _dumps(payload),
+                    },
+                )
+            elif kind == "case_intake":
+                if parsed.intake.sede_id != sede_id:  # type: ignore[union-attr]
+                    raise ValueError("la ficha pertenece a otra sede")
+                intakes.append((event, parsed))
+            else:
+                site_events.append(
+                    {
+                        "event_id": event.event_id,
+                        "sede_id": sede_id,
+                        "event_type": event.event_type,
+                        "aggregate_type": event.aggregate_type,
+                        "aggregate_id": event.aggregate_id,
+                        "created_at": event.created_at.isoformat(),
+                        "payload": _dumps(payload),
+                    }
+                )
+                if kind == "appointment":
+                    _appointment_checked_in(conn, sede_id=sede_id, payload=payload, now=now)
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:
+            dead.append(
+                {
+                    "sede_id": sede_id,
+                    "hub_epoch": epoch,
+                    "seq": event.seq,
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "payload": _dumps(event.payload) if event.payload is not None else None,
+                    "error": _describe(exc),
+                    "received_at": now,
+                }
+            )
+    _upsert_newer(conn, m.sync_ticket, list(tickets.values()), ["id"])
+    _insert_ignore(conn, m.sync_ticket_event, ticket_events)
+    _upsert_newer(conn, m.sync_counter_session, list(sessions.values()), ["id"])
+    _upsert_newer(conn, m.sync_counter_pause, list(pauses.values()), ["id"])
+    _upsert_newer(conn, m.sync_counter_state, list(counters.values()), ["sede_id", "counter_id"])
+    _insert_ignore(conn, m.sync_site_event, site_events)
+    for event, parsed in intakes:
+        counts.conflicts += _apply_site_intake(
+            conn, sede_id=sede_id, event=event, parsed=parsed, now=now
+        )
+    if dead:
+        conn.execute(m.sync_dead_letter.insert(), dead)
+        for row in dead:
+            log.warning(
+                "sync event dead-lettered",
+                extra={"sede": sede_id, "seq": row["seq"], "event_type": row["event_type"]},
+            )
+    counts.dead += len(dead)
+    counts.applied += len(events) - len(dead)
+    return {row["event_id"] for row in dead}
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _appointment_checked_in(
+    conn: Connection, *, sede_id: str, payload: Mapping[str, Any], now: datetime
+) -> None:
+    """The sede owns an appointment's status once the citizen arrives (forward only)."""
+    if payload.get("status") != "checked_in" or not payload.get("id"):
+        return
+    conn.execute(
+        m.sync_appointment.update()
+        .where(
+            m.sync_appointment.c.id == payload["id"],
+            m.sync_appointment.c.sede_id == sede_id,
+            m.sync_appointment.c.status == "pending",
+        )
+        .values(status="checked_in", updated_at=now)
+    )
+
+
+# ---------------------------------------------------------------------------- case intakes
+
+
+def _intake_row(conn: Connection, intake_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(select(m.sync_case_intake).where(m.sync_case_intake.c.id == intake_id))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def intake_body(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "sede_id": row["sede_id"],
+        **{k: row[k] for k in INTAKE_FIELDS},
+        "deleted": bool(row["deleted"]),
+        "has_conflict": bool(row["has_conflict"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def _apply_site_intake(
+    conn: Connection, *, sede_id: str, event: SyncEvent, parsed: Any, now: datetime
+) -> int:
+    incoming = parsed.intake.model_dump()
+    current = _intake_row(conn, incoming["id"])
+    decision = arbitrate_site_edit(
+        central=current, incoming=incoming, base_revision=parsed.base_revision
+    )
+    if decision.outcome == "noop":
+        return 0
+    kept = decision.current or {}
+    revision = (current["revision"] if current else 0) + 1
+    conflict = decision.outcome == "conflict"
+    row = {
+        "id": incoming["id"],
+        "sede_id": sede_id,
+        **{k: kept.get(k) for k in INTAKE_FIELDS},
+        "deleted": bool(kept.get("deleted")),
+        "has_conflict": conflict or bool(current and current["has_conflict"]),
+        "revision": revision,
+        "created_at": (current or incoming)["created_at"],
+        "updated_at": incoming["updated_at"] if not conflict else now.isoformat(),
+        "updated_by": f"sede:{sede_id}",
+    }
+    if current is None:
+        conn.execute(m.sync_case_intake.insert().values(**row))
+    else:
+        conn.execute(
+            m.sync_case_intake.update().where(m.sync_case_intake.c.id == row["id"]).values(**row)
+        )
+    if conflict:
+        losing = decision.losing or {}
+        other_side = (
+            "site"
+            if losing.get("deleted") == incoming["deleted"]
+            and all(losing.get(k) == incoming.get(k) for k in INTAKE_FIELDS)
+            else "central"
+        )
+        conn.execute(
+            m.sync_conflict.insert().values(
+                id=str(uuid6.uuid7()),
+                sede_id=sede_id,
+                record_type=RecordType.CASE_INTAKE,
+                record_id=row["id"],
+                kind=decision.conflict_kind,
+                current_version=_dumps(intake_body(row)),
+                other_version=_dumps(losing),
+                other_side=other_side,
+                site_event_id=event.event_id,
+                status="open",
+                created_at=now,
+            )
+        )
+    log_change(
+        conn,
+        sede_id=sede_id,
+        record_type=RecordType.CASE_INTAKE,
+        record_id=row["id"],
+        revision=revision,
+        deleted=row["deleted"],
+        body=intake_body(row),
+    )
+    return int(conflict)
+
+
+def edit_intake_centrally(
+    conn: Connection,
+    *,
+    intake_id: str,
+    base_revision: int,
+    changes: Mapping[str, Any],
+    delete: bool = False,
+    by: str,
+) -> dict[str, Any]:
+    """A central edit (or delete, as a tombstone) of an intake, based on ``base_revision``."""
+    current = _intake_row(conn, intake_id)
+    if current is None:
+        raise LookupError(intake_id)
+    if current["revision"] != base_revision:
+        raise RevisionMismatch(current["revision"])
+    proposed = {**{k: current[k] for k in INTAKE_FIELDS}, **changes}
+    check_central_edit(current=current, proposed=proposed)
+    row = {
+        **proposed,
+        "deleted": delete,
+        "revision": current["revision"] + 1,
+        "updated_at": _now().isoformat(),
+        "updated_by": by,
+    }
+    conn.execute(
+        m.sync_case_intake.update().where(m.sync_case_intake.c.id == intake_id).values(**row)
+    )
+    stored = {**current, **row}
+    log_change(
+        conn,
+        sede_id=current["sede_id"],
+        record_type=RecordType.CASE_INTAKE,
+        record_id=intake_id,
+        revision=stored["revision"],
+        deleted=delete,
+        body=intake_body(stored),
+    )
+    return stored
+
+
+def resolve_conflict(conn: Connection, *, conflict_id: str, keep: str, by: str) -> dict[str, Any]:
+    """A person decides: ``keep="current"`` confirms the current version, ``keep="other"``
+    makes the other version current (status still only moves forward)."""
+    conflict = (
+        conn.execute(select(m.sync_conflict).where(m.sync_conflict.c.id == conflict_id))
+        .mappings()
+        .first()
+    )
+    if conflict is None:
+        raise LookupError(conflict_id)
+    if conflict["status"] != "open":
+        raise RevisionMismatch(0)
+    current = _intake_row(conn, conflict["record_id"])
+    assert current is not None
+    now = _now()
+    row = dict(current)
+    if keep == "other":
+        other = json.loads(conflict["other_version"])
+        for k in INTAKE_FIELDS:
+            row[k] = other.get(k)
+        row["status"] = forward_status(current["status"], other["status"])
+        row["deleted"] = bool(other.get("deleted"))
+    conn.execute(
+        m.sync_conflict.update()
+        .where(m.sync_conflict.c.id == conflict_id)
+        .values(status="resolved", resolution=keep, resolved_by=by, resolved_at=now)
+    )
+    still_open = conn.execute(
+        select(func.count())
+        .select_from(m.sync_conflict)
+        .where(m.sync_conflict.c.record_id == current["id"], m.sync_conflict.c.status == "open")
+    ).scalar_one()
+    row.update(
+        has_conflict=bool(still_open),
+        revision=current["revision"] + 1,
+        updated_at=now.isoformat(),
+        updated_by=by,
+    )
+    conn.execute(
+        m.sync_case_intake.update().where(m.sync_case_intake.c.id == row["id"]).values(**row)
+    )
+    log_change(
+        conn,
+        sede_id=row["sede_id"],
+        record_type=RecordType.CASE_INTAKE,
+        record_id=row["id"],
+        revision=row["revision"],
+        deleted=bool(row["deleted"]),
+        body=intake_body(row),
+    )
+    return row
+
+
+def list_conflicts(
+    conn: Connection, *, sede_ids: Iterable[str] | None, status: str = "open"
+) -> list[dict[str, Any]]:
+    stmt = select(m.sync_conflict).where(m.sync_conflict.c.status == status)
+    if sede_ids is not None:
+        stmt = stmt.where(m.sync_conflict.c.sede_id.in_(list(sede_ids)))
+    rows = conn.execute(stmt.order_by(m.sync_conflict.c.created_at)).mappings().all()
+    return [
+        {
+            **dict(r),
+            "current_version": json.loads(r["current_version"]),
+            "other_version": json.loads(r["other_version"]),
+        }
+        for r in rows
+    ]
+
+
+def list_dead_letters(conn: Connection, *, sede_ids: Iterable[str] | None) -> list[dict[str, Any]]:
+    stmt = select(m.sync_dead_letter)
+    if sede_ids is not None:
+        stmt = stmt.where(m.sync_dead_letter.c.sede_id.in_(list(sede_ids)))
+    return [dict(r) for r in conn.execute(stmt.order_by(m.sync_dead_letter.c.id)).mappings()]
+
+
+# ---------------------------------------------------------------------------- change log
+
+
+def _txid_expr(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        return text("pg_current_xact_id()::text::bigint")
+    return 0
+
+
+def log_change(
+    conn: Connection,
+    *,
+    sede_id: str,
+    record_type: str,
+    record_id: str,
+    revision: int,
+    deleted: bool,
+    body: Mapping[str, Any] | None,
+) -> None:
+    conn.execute(
+        m.sync_change_log.insert().values(
+            txid=_txid_expr(conn),
+            sede_id=sede_id,
+            record_type=record_type,
+            record_id=record_id,
+            revision=revision,
+            deleted=deleted,
+            body=_dumps(body) if body is not None else None,
+            created_at=_now(),
+        )
+    )
+
+
+def put_central_record(
+    conn: Connection,
+    *,
+    table: Any,
+    record_type: str,
+    values: dict[str, Any],
+    delete: bool = False,
+) -> dict[str, Any]:
+    """Create, update or delete (tombstone) an appointment or display message and log it for
+    its sede in the same transaction."""
+    record_id = values.get("id") or str(uuid6.uuid7())
+    current = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
+    now = _now()
+    if current is None:
+        if delete:
+            raise LookupError(record_id)
+        row = {**values, "id": record_id, "revision": 1, "deleted": False, "updated_at": now}
+        conn.execute(table.insert().values(**row))
+    else:
+        row = {**dict(current), **values, "revision": current["revision"] + 1, "updated_at": now}
+        row["deleted"] = delete or bool(current["deleted"]) and not values
+        conn.execute(table.update().where(table.c.id == record_id).values(**row))
+    body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    log_change(
+        conn,
+        sede_id=row["sede_id"],
+        record_type=record_type,
+        record_id=record_id,
+        revision=row["revision"],
+        deleted=bool(row["deleted"]),
+        body=body,
+    )
+    return row
+
+
+def publish_derived(conn: Connection, *, sede_id: str, documents: list[Change]) -> int:
+    """Log the records derived from other modules' tables (sede configuration, staff users)
+    whose content changed since last published, and tombstones for those that disappeared.
+    ``documents`` is the complete current set for the sede (revision ignored)."""
+    _lock_sede(conn, sede_id)
+    published = {
+        (r.record_type, r.record_id): r
+        for r in conn.execute(select(m.sync_published).where(m.sync_published.c.sede_id == sede_id))
+    }
+    logged = 0
+    seen = set()
+    for doc in documents:
+        key = (doc.record_type, doc.record_id)
+        seen.add(key)
+        digest = hashlib.sha256(canonical(doc.body).encode()).hexdigest()
+        old = published.get(key)
+        if old is not None and old.content_hash == digest and not old.deleted:
+            continue
+        revision = (old.revision if old else 0) + 1
+        _upsert_published(conn, sede_id, doc.record_type, doc.record_id, digest, revision, False)
+        log_change(
+            conn,
+            sede_id=sede_id,
+            record_type=doc.record_type,
+            record_id=doc.record_id,
+            revision=revision,
+            deleted=False,
+            body=doc.body,
+        )
+        logged += 1
+    for key, old in published.items():
+        if key in seen or old.deleted:
+            continue
+        revision = old.revision + 1
+        _upsert_published(conn, sede_id, key[0], key[1], old.content_hash, revision, True)
+        log_change(
+            conn,
+            sede_id=sede_id,
+            record_type=key[0],
+            record_id=key[1],
+            revision=revision,
+            deleted=True,
+            body=None,
+        )
+        logged += 1
+    return logged
+
+
+def _upsert_published(
+    conn: Connection,
+    sede_id: str,
+    record_type: str,
+    record_id: str,
+    digest: str,
+    revision: int,
+    deleted: bool,
+) -> None:
+    stmt = _insert(conn, m.sync_published).values(
+        sede_id=sede_id,
+        record_type=record_type,
+        record_id=record_id,
+        content_hash=digest,
+        revision=revision,
+        deleted=deleted,
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["sede_id", "record_type", "record_id"],
+            set_={"content_hash": digest, "revision": revision, "deleted": deleted},
+        )
+    )
+
+
+def pull_page(conn: Connection, *, sede_id: str, cursor: Cursor, limit: int) -> PullPage:
+    """The next page of the sede's change log after ``cursor``: only rows of transactions that
+    can no longer commit (txid below the snapshot's xmin), in (txid, id) order."""
+    log_ = m.sync_change_log
+    reset = False
+    if cursor != START:
+        row = conn.execute(
+            select(log_.c.record_type, log_.c.record_id, log_.c.revision).where(
+                log_.c.sede_id == sede_id, log_.c.txid == cursor.txid, log_.c.id == cursor.row_id
+            )
+        ).first()
+        if row is None or row_check(row[0], row[1], row[2]) != cursor.check:
+            reset, cursor = True, START  # central's log lost our position: re-read everything
+    conditions = [
+        log_.c.sede_id == sede_id,
+        or_(
+            log_.c.txid > cursor.txid,
+            and_(log_.c.txid == cursor.txid, log_.c.id > cursor.row_id),
+        ),
+    ]
+    if conn.dialect.name == "postgresql":
+        conditions.append(
+            log_.c.txid < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        )
+    rows = (
+        conn.execute(
+            select(log_).where(*conditions).order_by(log_.c.txid, log_.c.id).limit(limit + 1)
+        )
+        .mappings()
+        .all()
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        Change(
+            record_type=r["record_type"],
+            record_id=r["record_id"],
+            revision=r["revision"],
+            deleted=r["deleted"],
+            body=json.loads(r["body"]) if r["body"] else None,
+        )
+        for r in rows
+    ]
+    if rows:
+        last = rows[-1]
+        cursor = Cursor(
+            last["txid"],
+            last["id"],
+            row_check(last["record_type"], last["record_id"], last["revision"]),
+        )
+    conn.execute(
+        m.sync_sede_state.update()
+        .where(m.sync_sede_state.c.sede_id == sede_id)
+        .values(last_pull_at=_now(), last_contact_at=_now())
+    )
+    return PullPage(
+        sede_id=sede_id,
+        changes=changes,
+        next_cursor=cursor.encode(),
+        has_more=has_more,
+        reset=reset,
+    )
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def sede_status(conn: Connection, *, sede_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    now = _now()
+    stmt = select(m.sync_sede_state)
+    if sede_ids is not None:
+        stmt = stmt.where(m.sync_sede_state.c.sede_id.in_(list(sede_ids)))
+    out = []
+    for r in conn.execute(stmt.order_by(m.sync_sede_state.c.sede_id)).mappings():
+        health = json.loads(r["health"]) if r["health"] else {}
+        last = r["last_contact_at"]
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        lag_s = None
+        if health.get("oldest_pending_at") and health.get("hub_time"):
+            # both hub clock readings: their difference does not depend on the hub's skew
+            lag_s = max(
+                0.0,
+                (
+                    datetime.fromisoformat(health["hub_time"])
+                    - datetime.fromisoformat(health["oldest_pending_at"])
+                ).total_seconds(),
+            )
+        dead = conn.execute(
+            select(func.count())
+            .select_from(m.sync_dead_letter)
+            .where(
+                m.sync_dead_letter.c.sede_id == r["sede_id"],
+                m.sync_dead_letter.c.resolved_at.is_(None),
+            )
+        ).scalar_one()
+        conflicts = conn.execute(
+            select(func.count())
+            .select_from(m.sync_conflict)
+            .where(m.sync_conflict.c.sede_id == r["sede_id"], m.sync_conflict.c.status == "open")
+        ).scalar_one()
+        out.append(
+            {
+                "sede_id": r["sede_id"],
+                "last_contact_at": last,
+                "last_push_at": r["last_push_at"],
+                "last_pull_at": r["last_pull_at"],
+                "backlog": r["backlog"],
+                "lag_s": lag_s,
+                "silent": last is None or now - last > SILENT_AFTER,
+                "current_epoch": r["current_epoch"],
+                "events_total": r["events_total"],
+                "dead_letters": dead,
+                "open_conflicts": conflicts,
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- fingerprints
+
+
+SITE_FINGERPRINTS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "tickets": (
+        m.sync_ticket,
+        ("id", "revision", "status", "number", "service_code", "counter_id", "updated_at"),
+    ),
+    "ticket_events": (m.sync_ticket_event, ("id", "ticket_id", "event_type", "to_status", "at")),
+    "counter_sessions": (
+        m.sync_counter_session,
+        ("id", "revision", "counter_id", "username", "signed_out_at"),
+    ),
+    "counter_pauses": (m.sync_counter_pause, ("id", "revision", "reason", "ended_at")),
+    "case_intakes": (
+        m.sync_case_intake,
+        ("id", "revision", "status", "deleted", "summary", "matter", "citizen_names"),
+    ),
+}
+
+
+def fingerprints(conn: Connection, *, sede_id: str) -> dict[str, Any]:
+    """Per-table fingerprints of what central holds for a sede (compare with the hub's)."""
+    out: dict[str, Any] = {}
+    for name, (table, columns) in SITE_FINGERPRINTS.items():
+        rows = conn.execute(
+            select(*[table.c[c] for c in columns]).where(table.c.sede_id == sede_id)
+        ).mappings()
+        out[name] = fingerprint(
+            [{k: (bool(v) if k == "deleted" else v) for k, v in r.items()} for r in rows]
+        )
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in conn.execute(
+        select(
+            m.sync_change_log.c.record_type,
+            m.sync_change_log.c.record_id,
+            m.sync_change_log.c.revision,
+            m.sync_change_log.c.deleted,
+        ).where(m.sync_change_log.c.sede_id == sede_id)
+    ).mappings():
+        key = (r["record_type"], r["record_id"])
+        if key not in latest or latest[key]["revision"] <= r["revision"]:
+            latest[key] = {**dict(r), "deleted": bool(r["deleted"])}
+    out["central_records"] = fingerprint(latest.values())
+    return out
+
+
+def event_counts(conn: Connection, *, sede_id: str) -> dict[str, int]:
+    """How many times each event id is held as applied (exactly-once check)."""
+    rows = conn.execute(
+        select(m.sync_inbox.c.event_id, func.count())
+        .where(m.sync_inbox.c.sede_id == sede_id, m.sync_inbox.c.status != "duplicate")
+        .group_by(m.sync_inbox.c.event_id)
+    ).all()
+    return {event_id: count for event_id, count in rows}

@@ -1,0 +1,426 @@
+"""The hub's sync agent: pushes the outbox to central and pulls central's change log.
+
+Runs inside ``alegra hub run`` (or alone, ``python -m sync.cli run``) on its own connection to
+the hub's SQLite file. Push: soon after new events (it watches the file's data_version) and on
+a schedule; pull: on a schedule. Both with APScheduler 3 interval jobs. Every failure backs
+off exponentially with full jitter, never earlier than a Retry-After. Rows are marked sent
+only after central's answer; the pull cursor is saved in the same transaction as its page.
+Nothing here trusts the hub's wall clock for ordering or scheduling decisions (monotonic time).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.sync import PullPage, PushAck, SyncEvent
+from sync import hub_store
+from sync.protocol.ack import central_behind, epoch_restored
+from sync.protocol.backoff import backoff_delay, parse_retry_after
+from sync.protocol.batching import take_batch
+
+log = logging.getLogger(__name__)
+AGENT_VERSION = "1"
+
+
+class AgentSettings(BaseSettings):
+    """``ALEGRA_SYNC_*``: where central is and the device credential (or a file holding it)."""
+
+    model_config = SettingsConfigDict(env_prefix="ALEGRA_SYNC_", extra="ignore")
+
+    central_url: str | None = None
+    device_token: SecretStr | None = None
+    device_token_file: Path | None = None
+    push_interval_s: float = Field(default=10.0, gt=0)
+    pull_interval_s: float = Field(default=30.0, gt=0)
+    batch_events: int = Field(default=1000, ge=1, le=5000)
+    batch_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    timeout_s: float = Field(default=20.0, gt=0)
+    verify_tls: bool = True
+
+    def token(self) -> str | None:
+        if self.device_token is not None:
+            return self.device_token.get_secret_value()
+        if self.device_token_file is not None and self.device_token_file.exists():
+            return self.device_token_file.read_text().strip() or None
+        return None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.central_url and self.token())
+
+
+class RetryLater(Exception):
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+@dataclass
+class _Backoff:
+    attempt: int = 0
+    not_before: float = 0.0  # monotonic
+    rng: random.Random = field(default_factory=random.Random)
+
+    def ready(self) -> bool:
+        return time.monotonic() >= self.not_before
+
+    def failed(self, retry_after_s: float | None) -> float:
+        self.attempt += 1
+        delay = backoff_delay(self.attempt, retry_after_s=retry_after_s, rng=self.rng)
+        self.not_before = time.monotonic() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.attempt = 0
+        self.not_before = 0.0
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        db_path: Path,
+        *,
+        central_url: str,
+        token: str,
+        batch_events: int = 1000,
+        batch_bytes: int = 2 * 1024 * 1024,
+        pull_limit: int = 500,
+        push_interval_s: float = 10.0,
+        pull_interval_s: float = 30.0,
+        timeout_s: float = 20.0,
+        verify_tls: bool = True,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.conn = hub_store.open_db(self.db_path)
+        self.batch_events = batch_events
+        self.batch_bytes = batch_bytes
+        self.pull_limit = pull_limit
+        self.push_interval_s = push_interval_s
+        self.pull_interval_s = pull_interval_s
+        self._client = client or httpx.Client(
+            base_url=central_url.rstrip("/"), timeout=timeout_s, verify=verify_tls
+        )
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self._force_stub = False
+        self._lock = threading.Lock()  # one push or pull at a time in this agent
+        self._push_backoff = _Backoff()
+        self._pull_backoff = _Backoff()
+        self._stop = threading.Event()
+        self._scheduler: Any = None
+        self._watcher: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(
+        cls, db_path: Path, settings: AgentSettings | None = None
+    ) -> SyncAgent | None:
+        settings = settings or AgentSettings()
+        token = settings.token()
+        if not settings.central_url or not token:
+            return None
+        return cls(
+            db_path,
+            central_url=settings.central_url,
+            token=token,
+            batch_events=settings.batch_events,
+            batch_bytes=settings.batch_bytes,
+            push_interval_s=settings.push_interval_s,
+            pull_interval_s=settings.pull_interval_s,
+            timeout_s=settings.timeout_s,
+            verify_tls=settings.verify_tls,
+        )
+
+    # ------------------------------------------------------------------ push
+
+    def push_once(self) -> int:
+        """Send every pending event (or one heartbeat when there is none). Returns the number
+        of events central acknowledged. Raises RetryLater when central cannot be reached."""
+        with self._lock:
+            total = 0
+            heartbeat_sent = False
+            while not self._stop.is_set():
+                epoch, base = hub_store.wire_position(self.conn)
+                events = hub_store.pending_events(self.conn, self.batch_events)
+                if not events and heartbeat_sent:
+                    break
+                batch, oversized = take_batch(
+                    events, max_events=self.batch_events, max_bytes=self.batch_bytes
+                )
+                stub_all, self._force_stub = self._force_stub, False
+                wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
+                ack = self._post_batch(epoch, wire)
+                if ack is None:  # epoch conflict handled, or batch size reduced: go again
+                    continue
+                heartbeat_sent = True
+                total += self._settle(epoch, base, ack, sent=len(batch))
+                if not events:
+                    break
+            hub_store.write_state(self.conn, last_push_ok_at=hub_store.now_iso(), last_error="")
+            return total
+
+    def _wire(self, event: dict[str, Any], *, stub: bool) -> dict[str, Any]:
+        try:
+            if stub:
+                raise ValueError("oversized")
+            SyncEvent.model_validate(event)
+            return event
+        except (ValidationError, ValueError):
+            # never let one bad row block the rest: central dead-letters the stub
+            return {
+                "seq": event["seq"],
+                "event_id": str(event["event_id"])[:64],
+                "event_type": (str(event.get("event_type")) or "unknown")[:80],
+                "aggregate_type": (str(event.get("aggregate_type")) or "unknown")[:40],
+                "aggregate_id": (str(event.get("aggregate_id")) or "?")[:80],
+                "created_at": event["created_at"],
+                "payload": None,
+                "oversized": True,
+            }
+
+    def _health(self) -> dict[str, Any]:
+        count, oldest = hub_store.backlog(self.conn)
+        state = hub_store.get_state(self.conn)
+        return {
+            "backlog": count,
+            "oldest_pending_at": oldest,
+            "hub_time": hub_store.now_iso(),
+            "agent_version": AGENT_VERSION,
+            "last_pull_cursor": state.get("pull_cursor") or None,
+        }
+
+    def _post_batch(self, epoch: int, wire: list[dict[str, Any]]) -> PushAck | None:
+        meta = hub_store.hub_meta(self.conn)
+        body = json.dumps(
+            {
+                "v": 1,
+                "sede_id": meta["sede_id"],
+                "hub_epoch": epoch,
+                "events": wire,
+                "health": self._health(),
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=str,
+        ).encode()
+        response = self._request("POST", "/api/v1/sync/push", content=body)
+        if response.status_code == 409:
+            detail = _json(response)
+            if detail.get("code") == "epoch_conflict":
+                new_epoch = hub_store.open_new_epoch(self.conn, left_epoch=epoch)
+                log.warning("hub restored from a backup: new sync epoch %s", new_epoch)
+                return None
+        if response.status_code == 413:  # split: halve, down to one event sent as a stub
+            if self.batch_events > 1:
+                self.batch_events = max(1, self.batch_events // 2)
+                self.batch_bytes = max(1024, self.batch_bytes // 2)
+            else:
+                self._force_stub = True
+            return None
+        _raise_for_status(response)
+        try:
+            return PushAck.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise RetryLater(f"respuesta ilegible de la central: {exc.errors()[:1]}") from None
+
+    def _settle(self, epoch: int, base: int, ack: PushAck, *, sent: int) -> int:
+        local_last = hub_store.last_outbox_seq(self.conn) - base
+        local_sent = hub_store.sent_through(self.conn) - base
+        if epoch_restored(held_through=ack.held_through, local_last_seq=local_last):
+            new_epoch = hub_store.open_new_epoch(self.conn, left_epoch=epoch)
+            log.warning(
+                "central holds more of epoch %s than this hub: new epoch %s", epoch, new_epoch
+            )
+            return 0
+        if central_behind(held_through=ack.held_through, local_sent_through=local_sent):
+            count = hub_store.rewind(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+            log.warning("central is behind (restored?): %s events will be sent again", count)
+            return 0
+        return hub_store.acknowledge(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+
+    # ------------------------------------------------------------------ pull
+
+    def pull_once(self) -> int:
+        """Apply every pending page of central's change log. Returns the changes applied."""
+        with self._lock:
+            applied = 0
+            while not self._stop.is_set():
+                cursor = hub_store.get_state(self.conn).get("pull_cursor", "")
+                response = self._request(
+                    "GET",
+                    "/api/v1/sync/pull",
+                    params={"cursor": cursor, "limit": self.pull_limit},
+                )
+                _raise_for_status(response)
+                try:
+                    page = PullPage.model_validate_json(response.content)
+                except ValidationError:
+                    raise RetryLater("página incompleta o ilegible de la central") from None
+                if not hub_store.apply_page(
+                    self.conn,
+                    sent_cursor=cursor,
+                    changes=page.changes,
+                    next_cursor=page.next_cursor,
+                    has_more=page.has_more,
+                    reset=page.reset,
+                ):
+                    continue  # another agent moved the cursor: read from where it is now
+                applied += len(page.changes)
+                if not page.has_more:
+                    break
+            return applied
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._client.request(method, path, headers=self._headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise RetryLater(f"sin conexión con la central ({type(exc).__name__})") from None
+
+    # ------------------------------------------------------------------ scheduling
+
+    def sync_once(self) -> tuple[int, int]:
+        return self.push_once(), self.pull_once()
+
+    def _guarded(self, name: str, backoff: _Backoff, job: Any) -> None:
+        if self._stop.is_set() or not backoff.ready():
+            return
+        try:
+            job()
+        except RetryLater as exc:
+            delay = backoff.failed(exc.retry_after_s)
+            self._record_error(f"{name}: {exc.reason}")
+            log.info("sync %s failed (%s); retry in %.1f s", name, exc.reason, delay)
+        except Exception as exc:  # keep the agent alive; the error is visible in status
+            delay = backoff.failed(None)
+            self._record_error(f"{name}: {type(exc).__name__}: {exc}")
+            log.exception("sync %s crashed; retry in %.1f s", name, delay)
+        else:
+            backoff.succeeded()
+
+    def _record_error(self, message: str) -> None:
+        try:
+            hub_store.write_state(
+                self.conn, last_error=message[:300], last_error_at=hub_store.now_iso()
+            )
+        except Exception:  # noqa: BLE001 - status bookkeeping must not mask the real failure
+            log.exception("could not record the sync error")
+
+    def push_job(self) -> None:
+        self._guarded("push", self._push_backoff, self.push_once)
+
+    def pull_job(self) -> None:
+        def pull_and_save() -> None:
+            self.pull_once()
+
+        self._guarded("pull", self._pull_backoff, pull_and_save)
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        now = datetime.now(UTC)
+        self._scheduler.add_job(
+            self.push_job,
+            "interval",
+            seconds=self.push_interval_s,
+            id="push",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._scheduler.add_job(
+            self.pull_job,
+            "interval",
+            seconds=self.pull_interval_s,
+            id="pull",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+        self._watcher = threading.Thread(target=self._watch, name="sync-watch", daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        """Push soon after new events: SQLite's data_version changes when another connection
+        commits to the file, which costs nothing to poll."""
+        watch = hub_store.hub_store.connect(self.db_path)
+        try:
+            last = watch.execute("PRAGMA data_version").fetchone()[0]
+            while not self._stop.wait(0.1):
+                current = watch.execute("PRAGMA data_version").fetchone()[0]
+                if current != last and self._push_backoff.ready():
+                    last = current
+                    job = self._scheduler.get_job("push") if self._scheduler else None
+                    if job is not None:
+                        job.modify(next_run_time=datetime.now(UTC))
+        finally:
+            watch.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+        if self._watcher is not None:
+            self._watcher.join(timeout=2)
+        self._client.close()
+        self.conn.close()
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    code = response.status_code
+    if code < 400:
+        return
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    detail = _json(response)
+    message = detail.get("message") or detail.get("detail") or response.reason_phrase
+    if code in (401, 403):
+        raise RetryLater(f"credencial rechazada por la central ({code}: {message})", 300.0)
+    raise RetryLater(f"la central respondió {code}: {message}", retry_after)
+
+
+def status(db_path: Path) -> dict[str, Any]:
+    """What ``alegra hub status`` shows about sync: backlog, last success, last error."""
+    conn = hub_store.open_db(db_path)
+    try:
+        count, oldest = hub_store.backlog(conn)
+        state = hub_store.get_state(conn)
+        epoch, base = hub_store.wire_position(conn)
+        settings = AgentSettings()
+        return {
+            "configured": settings.configured,
+            "central_url": settings.central_url,
+            "backlog": count,
+            "oldest_pending_at": oldest,
+            "wire_epoch": epoch,
+            "last_push_ok_at": state.get("last_push_ok_at") or None,
+            "last_pull_ok_at": state.get("last_pull_ok_at") or None,
+            "last_error": state.get("last_error") or None,
+            "last_error_at": state.get("last_error_at") or None,
+        }
+    finally:
+        conn.close()
