@@ -85,6 +85,10 @@ class Theme:
         # target (border included) is touch_px, and keep vertical padding at 0 for targets.
         values["touch_content_px"] = str(self.touch_px - 2 * self.border_width)
         values["touch_big_content_px"] = str(big - 2 * self.border_width)
+        # a round status badge (a big "!" or clock on message screens)
+        badge = round(self.touch_px * 2.4)
+        values["badge_px"] = str(badge)
+        values["badge_radius_px"] = str(badge // 2)
         return values
 
     def for_dpi(self, dpi: float | None, *, min_touch_mm: float = MIN_TOUCH_MM) -> Theme:
