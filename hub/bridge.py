@@ -24,6 +24,7 @@ from contracts import mqtt as topics
 from contracts.errors import ErrorCode
 from contracts.messages import Availability, CommandResponse
 from hub.logs import log_event
+from hub.mqtt_client import set_nodelay
 from hub.mqtt_requests import Command, Rejection, decode_request, error_body, parse_topic
 from hub.ports import Actor, CommandOutcome, QueueEngine
 
@@ -190,6 +191,7 @@ class HubBridge:
                 reason=str(reason),
             )
             return
+        set_nodelay(client)
         self._connected.set()
         client.subscribe(topics.request_filter(self.sede_id), qos=QOS)
         log_event(
@@ -380,27 +382,26 @@ class HubBridge:
         )
 
     def _publish_outcome(self, outcome: CommandOutcome) -> int:
-        """Publish what one committed change touched; returns how many messages went out."""
+        """Publish what one committed change touched; returns how many messages went out.
+        Call events go first: they are what a waiting person is watching for."""
         sede = self.sede_id
         published = 0
-        for service_code in sorted(outcome.changed_services):
-            state = self.engine.queue_state(service_code)
-            self._publish_model(topics.queue_state(sede, service_code), state, retain=True)
-            published += 1
-        for counter_id in sorted(outcome.changed_counters):
-            state = self.engine.counter_state(counter_id)
-            self._publish_model(topics.counter_state(sede, counter_id), state, retain=True)
-            published += 1
-        if outcome.display_changed:
-            self._publish_model(
-                topics.display_state(sede), self.engine.display_state(), retain=True
-            )
-            published += 1
         for call in outcome.calls:
             self._publish_model(topics.call_event(sede), call, retain=False)
             published += 1
         for device_id, job in outcome.prints:
             self._publish_model(topics.print_job(sede, device_id), job, retain=False)
+            published += 1
+        if outcome.display_changed:
+            self._publish_model(topics.display_state(sede), self.engine.display_state(), retain=True)
+            published += 1
+        for counter_id in sorted(outcome.changed_counters):
+            state = self.engine.counter_state(counter_id)
+            self._publish_model(topics.counter_state(sede, counter_id), state, retain=True)
+            published += 1
+        for service_code in sorted(outcome.changed_services):
+            state = self.engine.queue_state(service_code)
+            self._publish_model(topics.queue_state(sede, service_code), state, retain=True)
             published += 1
         return published
 

@@ -87,7 +87,8 @@ def start_mosquitto(workdir: Path, *, port: int | None = None) -> BrokerHandle:
     conf = workdir / f"mosquitto-demo-{port}.conf"
     conf.write_text(
         "# written by hub.broker for the demo: loopback only, anonymous, not for a sede\n"
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n",
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "set_tcp_nodelay true\n",
         encoding="utf-8",
     )
     log_file = (workdir / f"mosquitto-demo-{port}.log").open("wb")

@@ -60,6 +60,7 @@ def run(
     """Run the hub: open the SQLite store and serve the sede over MQTT until stopped."""
     import logging
     import signal
+    import sys
     import threading
 
     from hub.bridge import HubBridge, MqttSettings
@@ -67,6 +68,9 @@ def run(
     from hub.logs import configure_logging, log_event
 
     settings, sede, db_path = _load(config, data_dir)
+    # The worker computes retained states right after queueing a response that paho's network
+    # thread must send; with the default 5 ms GIL switch interval that send could wait 5 ms.
+    sys.setswitchinterval(0.0005)
     configure_logging(log_level or settings.log_level)
     log = logging.getLogger("hub.run")
     engine = HubEngine(sede, db_path)

@@ -34,6 +34,20 @@ def _client(client_id: str, username: str | None, password: str | None) -> Any:
     return client
 
 
+def set_nodelay(client: Any) -> None:
+    """Disable Nagle's algorithm on the client's socket. MQTT packets are tiny; with Nagle on,
+    a PUBACK followed by a PUBLISH waits for the peer's delayed ACK (~40 ms a hop). The broker
+    needs the same (``set_tcp_nodelay true`` in installers/mosquitto/*.conf)."""
+    import socket
+
+    sock = client.socket()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not a TCP socket (e.g. a unix socket): nothing to tune
+
+
 class ClientError(RuntimeError):
     """The broker refused or dropped us, or no answer came in time."""
 
@@ -93,6 +107,7 @@ class DeviceClient:
             self._refused = str(reason)
             self._connected.set()
             return
+        set_nodelay(client)
         subscribe_to = topics.response_filter(self.sede_id, self.role, self.device_id)
         client.subscribe(subscribe_to, qos=QOS)
         if self.announce:
@@ -247,6 +262,7 @@ class StateWatcher:
         self._client.on_subscribe = self._on_subscribe
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        set_nodelay(client)
         client.subscribe([(f, QOS) for f in self._filters])
 
     def _on_subscribe(self, client: Any, userdata: Any, mid: Any, reasons: Any, props: Any) -> None:
