@@ -252,7 +252,10 @@ def cached_chime(cache_dir: Path, rate: int = SAMPLE_RATE) -> Pcm:
         except (OSError, wave.Error, EOFError, ValueError):
             log.warning("chime cache %s unreadable; regenerating", path)
     tone = chime(rate)
-    _atomic_write(path, tone.to_wav())
+    try:
+        _atomic_write(path, tone.to_wav())
+    except OSError as exc:  # an unwritable cache must not silence the display
+        log.warning("chime not cached in %s: %s", cache_dir, exc)
     return tone
 
 
@@ -269,6 +272,11 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 class SpeechUnavailable(RuntimeError):
     """No speech engine or voice here: announcements fall back to the chime alone."""
+
+
+class SynthesisFailed(RuntimeError):
+    """One utterance could not be synthesized (the engine itself is there): that call is
+    chimed only, the next one tries speech again."""
 
 
 _tts_executor: ThreadPoolExecutor | None = None
@@ -380,10 +388,10 @@ class Pyttsx3Synthesizer:
             engine.disconnect(done_token)
         if errors:
             temporary.unlink(missing_ok=True)
-            raise SpeechUnavailable(f"speech synthesis failed: {errors[0]}")
+            raise SynthesisFailed(f"speech synthesis failed: {errors[0]}")
         if not temporary.exists() or temporary.stat().st_size <= 44:
             temporary.unlink(missing_ok=True)
-            raise SpeechUnavailable("speech synthesis produced no audio")
+            raise SynthesisFailed("speech synthesis produced no audio")
         os.replace(temporary, path)
         return path
 
@@ -581,6 +589,10 @@ class QueuedAnnouncer:
                 # logged once: after this the display keeps chiming without retrying each call
                 self.speech_available = False
                 log.warning("speech engine unavailable, chime only from now on: %s", exc)
+            except Exception as exc:  # noqa: BLE001 - SynthesisFailed, unwritable cache...
+                log.warning(
+                    "call %s: speech failed, chime only for this call: %s", call.number, exc
+                )
         rate = speech.rate if speech else SAMPLE_RATE
         parts: list[bytes] = []
         if self.config.chime or speech is None:
@@ -619,6 +631,7 @@ __all__ = [
     "SpeechConfig",
     "SpeechOutputKind",
     "SpeechUnavailable",
+    "SynthesisFailed",
     "chime",
     "find_player",
     "make_announcer",

@@ -321,3 +321,20 @@ def test_a_failing_player_does_not_stop_the_announcer(tmp_path: Path, caplog) ->
     announcer.close()
     assert announcer.stats.played == 2
     assert caplog.text.count("audio player false failed") == 1
+
+
+def test_unwritable_cache_still_chimes_and_retries_speech(tmp_path: Path, caplog) -> None:
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("x")
+    config = SpeechConfig(cache_dir=blocker, output="file", file_dir=tmp_path / "out")
+    announcer = make_announcer(config)
+    with caplog.at_level(logging.WARNING, logger="hardware.speech"):
+        announcer.announce(make_call("A001"))
+        announcer.announce(make_call("A002"))
+        assert announcer.wait_idle(timeout=30)
+    announcer.close()
+    assert announcer.stats.played == 2 and announcer.stats.chime_only == 2
+    assert announcer.speech_available  # not given up: a fixed cache brings speech back
+    assert caplog.text.count("speech failed, chime only for this call") == 2
+    for path in announcer.output.written:
+        assert read_pcm(path.read_bytes()).frames == chime().frames
