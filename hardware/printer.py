@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import socket
 import tempfile
 import textwrap
@@ -397,7 +398,8 @@ class FilePrinter:
         self._lock = threading.Lock()
 
     def _target(self, ticket: PrintableTicket) -> Path:
-        stem = f"{ticket.ticket.number}-{ticket.ticket.ticket_id}"
+        # ids come over the network: never let one name a path outside the directory
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", f"{ticket.ticket.number}-{ticket.ticket.ticket_id}")
         path = self.directory / f"{stem}.bin"
         attempt = 1
         while path.exists():

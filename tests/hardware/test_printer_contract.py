@@ -383,6 +383,14 @@ def test_file_printer_one_file_per_ticket_and_spool(tmp_path: Path) -> None:
     assert printer.last_path == config.file_dir / "A005-t-0005-r1.bin"
 
 
+def test_file_printer_keeps_hostile_ids_inside_its_directory(tmp_path: Path) -> None:
+    config = PrinterConfig(kind=PrinterKind.FILE, file_dir=tmp_path / "tickets")
+    make_printer(config).print_ticket(make_ticket(ticket_id="../../escape"))
+    (written,) = (tmp_path / "tickets").iterdir()
+    assert written.name == "A007-______escape.bin"
+    assert not (tmp_path / "escape.bin").exists()
+
+
 def test_cp850_code_page(tmp_path: Path) -> None:
     config = PrinterConfig(kind=PrinterKind.DUMMY, codepage="CP850")
     data = ticket_bytes(make_ticket(sede_name="Sede Ñaña"), config)
