@@ -170,6 +170,7 @@ def render_all(out_dir: Path) -> list[Path]:
     from qtcommon.screenshot import ensure_app, save_png
 
     app = ensure_app()
+    previous_sheet, previous_font = app.styleSheet(), app.font()
     apply(app)
     cases = [
         ("counter-signed-out.png", "signed_out", True, ""),
@@ -190,6 +191,8 @@ def render_all(out_dir: Path) -> list[Path]:
         model.deleteLater()
         app.processEvents()
     written += render_dialogs(out_dir)
+    app.setStyleSheet(previous_sheet)  # `alegra screens` renders several apps in one process
+    app.setFont(previous_font)
     return written
 
 

@@ -55,6 +55,26 @@ class Phase(StrEnum):
 
 ReplyCallback = Callable[[CommandResponse | None], None]
 
+#: Commands that change this counter's state: after the answer the view waits for the new
+#: CounterState before taking another command (reprint changes nothing here).
+SETTLING_ACTIONS = frozenset(
+    {
+        Action.OPEN_COUNTER,
+        Action.PAUSE_COUNTER,
+        Action.CLOSE_COUNTER,
+        Action.CALL_NEXT,
+        Action.CALL_TICKET,
+        Action.RECALL,
+        Action.START_ATTENTION,
+        Action.FINISH_ATTENTION,
+        Action.TRANSFER_TICKET,
+        Action.PARK_TICKET,
+        Action.RESUME_TICKET,
+        Action.CANCEL_TICKET,
+        Action.SIGN_OUT,
+    }
+)
+
 
 class CommandSender(Protocol):
     """Sends one command to the hub and calls back with its answer (None: no answer arrived,
@@ -109,6 +129,7 @@ class CounterViewModel(QObject):
         *,
         tr: Translator | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settle_ms: int = 1500,
     ) -> None:
         super().__init__(parent)
         self.tr = tr or Translator.load(packages=("counter",))
@@ -121,6 +142,14 @@ class CounterViewModel(QObject):
         self.queues: dict[str, QueueState] = {}
         self.user_display_name: str | None = None
         self.busy_action: str | None = None
+        # The hub answers first and publishes the new CounterState right after: until that
+        # state is here the screen still shows the old phase, and a held F1 (key repeat) would
+        # call a second ticket. So a command stays "busy" until the state arrives (or a
+        # short grace time passes, e.g. for a replayed answer that publishes nothing).
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(settle_ms)
+        self._settle_timer.timeout.connect(self._settled)
         self.error = ""
         self.notice = ""
         self._elapsed_timer = QTimer(self)
@@ -143,6 +172,9 @@ class CounterViewModel(QObject):
         self.counter = state
         # the hub's retained state is the truth: signed in here, elsewhere, or replaced
         self.user_display_name = state.user_display_name
+        if self._settle_timer.isActive():
+            self._settle_timer.stop()
+            self.busy_action = None
         self.changed.emit()
         self.tick()
 
@@ -371,6 +403,10 @@ class CounterViewModel(QObject):
 
     # ------------------------------------------------------------------ internals
 
+    def _settled(self) -> None:
+        self.busy_action = None
+        self.changed.emit()
+
     def tick(self) -> None:
         self.elapsed_changed.emit(self.elapsed_text())
 
@@ -403,8 +439,14 @@ class CounterViewModel(QObject):
         def on_reply(response: CommandResponse | None) -> None:
             self.busy_action = None
             if response is not None and response.status == "ok":
+                result = response.result or {}
+                if action in SETTLING_ACTIONS and not isinstance(result.get("counter"), dict):
+                    self.busy_action = str(action)  # until the new CounterState arrives
+                    self._settle_timer.start()
                 if on_ok is not None:
                     on_ok(response)
+                if isinstance(result.get("counter"), dict):
+                    self.apply_counter_state(CounterState.model_validate(result["counter"]))
                 number = _ticket_number(response)
                 has_notice = self.tr.has(notice_key)
                 self._set_notice(self.tr(notice_key, number=number) if has_notice else "")

@@ -100,6 +100,7 @@ def render_all(out_dir: Path) -> list[Path]:
     from display.style import stylesheet
 
     app = QApplication.instance() or QApplication([])
+    previous_sheet = app.styleSheet()  # `alegra screens` renders several apps in one process
     app.setStyleSheet(stylesheet())
     out_dir.mkdir(parents=True, exist_ok=True)
     # (file, counters, size, connected, a new call flashing)
@@ -124,4 +125,5 @@ def render_all(out_dir: Path) -> list[Path]:
         window.deleteLater()
         model.deleteLater()
         app.processEvents()
+    app.setStyleSheet(previous_sheet)
     return written

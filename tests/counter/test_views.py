@@ -66,6 +66,8 @@ def test_function_keys_act_only_when_allowed(window, sender, qtbot):
     assert not window.work_page.buttons["call_next"].isEnabled()  # in flight
     sender.reply_ok({"ticket": {"number": "A031"}})
     assert window.notice_label.text() == "Turno A031 llamado."
+    qtbot.keyClick(window, Qt.Key.Key_F1)  # key repeat before the new state: ignored
+    assert sender.actions == ["call_next"]
     window.model.apply_counter_state(counter_state("calling"))
     qtbot.keyClick(window, Qt.Key.Key_F3)
     assert sender.actions[-1] == "start_attention"
@@ -112,6 +114,7 @@ def test_pause_dialog_with_a_common_reason_or_free_text(window, sender, qtbot):
     window.pause_dialog.submit_button.click()
     assert sender.sent[-1].params == {"reason": "Reunión"}
     sender.reply_ok()
+    window.model.apply_counter_state(counter_state("idle"))  # e.g. the pause was refused
     qtbot.keyClick(window, Qt.Key.Key_F8)
     window.pause_dialog.other.setText("Atención a autoridad")
     window.pause_dialog.submit_button.click()
@@ -127,6 +130,8 @@ def test_resume_parked_and_reprint_buttons(window, sender):
         {"ticket_id": "t-V004"},
     )
     sender.reply_ok()
+    assert not window.work_page.queue.reprint_buttons["t-A037"].isEnabled()  # settling
+    window.model.apply_counter_state(counter_state("idle"))
     window.work_page.queue.reprint_buttons["t-A037"].click()
     assert sender.actions[-1] == "reprint_ticket"
 

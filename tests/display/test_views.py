@@ -19,7 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "display"
 
 
 @pytest.fixture
-def window(qtbot):
+def window(qtbot, qapp):
+    qapp.setStyleSheet("")  # the display app owns its QApplication: no other app's sheet
     model = DisplayViewModel(now=lambda: FIXED_NOW, highlight_ms=300)
     model.apply_sede_info(sample_sede(12))
     window = DisplayWindow(model)
