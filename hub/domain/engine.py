@@ -158,6 +158,8 @@ class HubEngine:
         store.migrate(self._conn, now=now)
         self._last_due_limit = ordering.due_limit(now, self._policy.appointment_window_min)
         self._bootstrap(now)
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {store.WRITER_AUTOCHECKPOINT_PAGES}")
+        self._checkpointer = store.Checkpointer(self.db_path)
         self.housekeeping()
 
     # ------------------------------------------------------------------ infrastructure
@@ -264,6 +266,7 @@ class HubEngine:
         )
 
     def close(self) -> None:
+        self._checkpointer.close()
         with self._lock:
             self._conn.close()
 
@@ -362,7 +365,10 @@ class HubEngine:
         return CommandOutcome(status=stored["status"], result=stored["result"], replayed=True)
 
     def _verify_staff(self, params: SignInParams) -> StaffUserConfig:
-        user = self._staff.get(params.username)
+        synced = self._synced_staff(params.username)
+        if synced is False:  # central disabled or removed this user (revocation)
+            raise _error(ErrorCode.BAD_CREDENTIALS)
+        user = synced or self._staff.get(params.username)
         if user is None:
             raise _error(ErrorCode.BAD_CREDENTIALS)
         try:
@@ -370,6 +376,30 @@ class HubEngine:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             raise _error(ErrorCode.BAD_CREDENTIALS) from None
         return user
+
+    def _synced_staff(self, username: str) -> StaffUserConfig | None | bool:
+        """Central's word on a user, pulled by the sync agent into ``synced_records``
+        (sync/hub_store.py): the user, False when revoked, None when central sent nothing."""
+        with self._lock:
+            try:
+                row = self._conn.execute(
+                    "SELECT deleted, body FROM synced_records "
+                    "WHERE record_type = 'staff_user' AND record_id = ?",
+                    (username,),
+                ).fetchone()
+            except sqlite3.OperationalError:  # sync never ran on this file: no table yet
+                return None
+        if row is None:
+            return None
+        body = json.loads(row["body"]) if row["body"] else {}
+        if row["deleted"] or not body.get("active", False):
+            return False
+        return StaffUserConfig.model_construct(
+            username=username,
+            display_name=str(body.get("display_name") or username),
+            password_hash=str(body.get("password_hash") or ""),
+            counters=list(body.get("counters") or []),
+        )
 
     # ------------------------------------------------------------------ kiosk commands
 
@@ -1150,8 +1180,8 @@ class HubEngine:
         details: Mapping[str, Any],
     ) -> None:
         event = {
-            "id": _new_id(),
             "ticket_id": after["id"],
+            "id": _new_id(),
             "sede_id": self.sede_id,
             "event_type": event_type,
             "from_status": before["status"] if before else None,
@@ -1166,7 +1196,7 @@ class HubEngine:
             "at": tx.now_iso,
         }
         tx.conn.execute(
-            "INSERT INTO ticket_events (id, ticket_id, sede_id, event_type, from_status, "
+            "INSERT INTO ticket_events (ticket_id, id, sede_id, event_type, from_status, "
             "to_status, service_code, counter_id, username, details, request_id, at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             tuple(event.values()),
