@@ -313,7 +313,8 @@ class Pyttsx3Synthesizer:
         return self.cache_dir / "speech" / f"{digest}.wav"
 
     def speech(self, text: str) -> Pcm:
-        """The speech for ``text``, from the cache or synthesized now. Raises SpeechUnavailable."""
+        """The speech for ``text``, from the cache or synthesized now. Raises SpeechUnavailable
+        (no engine or voice: give up speaking) or SynthesisFailed / OSError (this text only)."""
         path = self.cache_path(text)
         if path.exists():
             try:
@@ -365,7 +366,7 @@ class Pyttsx3Synthesizer:
             "finished-utterance", lambda name=None, completed=None: finished.set()
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.stem}.{threading.get_ident()}.part.wav")
+        temporary = path.with_name(f"{path.stem}.{os.getpid()}.part.wav")
         try:
             self._drain_espeak()
             engine.setProperty("voice", self.config.voice)
