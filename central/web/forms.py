@@ -80,7 +80,12 @@ def validation_errors(exc: ValidationError) -> FormErrors:
         loc = [str(p) for p in item.get("loc", ())]
         name = loc[0] if loc else "form"
         kind = str(item.get("type", ""))
-        errors.add(name, _FIELD_MESSAGES.get((name, kind)) or spanish_message(dict(item)))
+        if kind == "string_too_short" and (item.get("ctx") or {}).get("min_length") == 1:
+            kind = "missing"  # "at least 1 character" means the field was left empty
+        text = _FIELD_MESSAGES.get((name, kind))
+        if text is None and kind == "missing":
+            text = "Este campo es obligatorio."
+        errors.add(name, text or spanish_message(dict(item)))
     return errors
 
 

@@ -94,7 +94,11 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        lima=lima, profile_label=profile_label, scope_label=scope_label, action_label=action_label
+        zip=lambda left, right: zip(left, right, strict=False),
+        lima=lima,
+        profile_label=profile_label,
+        scope_label=scope_label,
+        action_label=action_label,
     )
     return env
 
