@@ -1457,6 +1457,7 @@ class HubEngine:
         return int(row[0]) if row else 0
 
     def sede_info(self) -> SedeInfo:
+        is_open = self.config.is_open(self._now())
         hours = [
             OpeningHours(
                 weekday=day, opens=h.opens.strftime("%H:%M"), closes=h.closes.strftime("%H:%M")
@@ -1478,7 +1479,8 @@ class HubEngine:
                 for c in self.config.counters
             ],
             hours=sorted(hours, key=lambda h: (h.weekday, h.opens)),
-            is_open_now=self.config.is_open(self._now()),
+            is_open_now=is_open,
+            accepts_tickets=is_open or self._policy.issue_outside_hours,
         )
 
     def queue_state(self, service_code: str) -> QueueState:

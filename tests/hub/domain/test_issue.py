@@ -144,8 +144,17 @@ def test_sede_closed_outside_hours_unless_policy_allows(
         closed = hub.kiosk("issue_ticket", service_code="orientacion")
     assert closed.error.code == ErrorCode.SEDE_CLOSED
     assert engine.sede_info().is_open_now is False
+    assert engine.sede_info().accepts_tickets is False
     clock.advance(timedelta(hours=-9).total_seconds())
     assert engine.sede_info().is_open_now is True
+    assert engine.sede_info().accepts_tickets is True
+
+
+def test_demo_policy_accepts_tickets_outside_hours(hub, engine, clock):
+    clock.advance(hours=12)  # 22:00 Lima
+    info = engine.sede_info()
+    assert info.is_open_now is False and info.accepts_tickets is True
+    assert hub.issue()["number"] == "A001"
 
 
 def test_report_print_failure_flags_reprint_and_ticket_stays_valid(hub, engine, unchanged):
