@@ -54,6 +54,9 @@ def run(
         str | None, typer.Option(help="Contraseña MQTT (mejor: ALEGRA_MQTT_PASSWORD).")
     ] = None,
     tls: Annotated[bool | None, typer.Option("--tls/--no-tls", help="TLS hacia el broker.")] = None,
+    ca_file: Annotated[
+        Path | None, typer.Option(help="CA de la sede para verificar el broker (TLS).")
+    ] = None,
     housekeeping_s: Annotated[float, typer.Option(help="Cada cuántos segundos.")] = 5.0,
     log_level: Annotated[str | None, typer.Option(help="DEBUG, INFO, WARNING...")] = None,
 ) -> None:
@@ -80,6 +83,7 @@ def run(
         username=username or settings.mqtt_username,
         password=password or settings.mqtt_password,
         tls=settings.mqtt_tls if tls is None else tls,
+        ca_file=str(ca_file) if ca_file else None,
     )
     bridge = HubBridge(engine, sede_id=sede.id, mqtt=mqtt, housekeeping_interval_s=housekeeping_s)
     stop = threading.Event()
@@ -167,17 +171,32 @@ def provision_mqtt(
     admin: Annotated[
         list[str] | None, typer.Option("--admin", help="Id de una consola admin.")
     ] = None,
+    keep: Annotated[
+        Path | None,
+        typer.Option(help="credentials.toml anterior: conserva esas contraseñas."),
+    ] = None,
 ) -> None:
     """Generate per-device Mosquitto credentials and the ACL of a sede (from its TOML)."""
+    import tomllib
+
     from hub.config import ConfigError, HubSettings, load_sede_config
     from hub.mqtt_provision import ProvisionError, provision
 
     try:
         sede = load_sede_config(config or HubSettings().sede_config)
+        previous: dict[str, str] = {}
+        if keep is not None:
+            devices = tomllib.loads(keep.read_text(encoding="utf-8")).get("devices", {})
+            previous = {name: entry["password"] for name, entry in devices.items()}
         credentials = provision(
-            sede, out, kiosks=kiosk or [], displays=display or [], admins=admin or []
+            sede,
+            out,
+            kiosks=kiosk or [],
+            displays=display or [],
+            admins=admin or [],
+            passwords=previous,
         )
-    except (ConfigError, ProvisionError) as exc:
+    except (ConfigError, ProvisionError, OSError, KeyError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"Credenciales MQTT de {sede.id} en {out}:")

@@ -143,3 +143,21 @@ def test_hub_help_starts_without_heavy_imports():
     )
     assert "run" in result.stdout and "status" in result.stdout
     assert "HEAVY []" in result.stdout
+
+
+def test_reprovisioning_keeps_given_passwords(sede_file, tmp_path):
+    import tomllib
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["provision-mqtt", "--config", str(sede_file), "--kiosk", "k1"]
+    assert runner.invoke(app, [*args, "--out", str(first)]).exit_code == 0
+    result = runner.invoke(
+        app,
+        [*args, "--kiosk", "k2", "--out", str(second), "--keep", str(first / "credentials.toml")],
+    )
+    assert result.exit_code == 0, result.output
+    old = tomllib.loads((first / "credentials.toml").read_text())["devices"]
+    new = tomllib.loads((second / "credentials.toml").read_text())["devices"]
+    assert new["k1"]["password"] == old["k1"]["password"]
+    assert new["hub"]["password"] == old["hub"]["password"]
+    assert "k2" in new and "k2" not in old
