@@ -195,6 +195,9 @@ def tcp_printer():
 
 @pytest.fixture
 def serial_printer():
-    emulator = SerialPrinterEmulator()
+    try:
+        emulator = SerialPrinterEmulator()
+    except OSError as exc:  # containers without /dev/ptmx
+        pytest.skip(f"no pseudo-terminals here for the serial printer emulator: {exc}")
     yield emulator
     emulator.close()
