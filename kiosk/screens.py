@@ -138,13 +138,13 @@ def render_all(out_dir: Path | str, *, lang: str = "es-PE") -> list[Path]:
     from kiosk.views import KioskWindow
     from qtcommon.i18n import Translator
     from qtcommon.screenshot import ensure_app, save_png
-    from qtcommon.theme import LIGHT, apply_theme
+    from qtcommon.theme import LIGHT, theme_applied
 
     out = Path(out_dir)
     app = ensure_app()
     theme = LIGHT.for_dpi(96)
-    previous_sheet = app.styleSheet()
-    apply_theme(app, theme, STYLES_DIR)
+    themed = theme_applied(app, theme, STYLES_DIR)
+    themed.__enter__()
     tr = Translator.load(lang, packages=("kiosk",))
     written: list[Path] = []
     keep: list[QObject] = []
@@ -259,5 +259,5 @@ def render_all(out_dir: Path | str, *, lang: str = "es-PE") -> list[Path]:
         for obj in keep:
             if isinstance(obj, KioskWindow):
                 obj.close()
-        app.setStyleSheet(previous_sheet)
+        themed.__exit__(None, None, None)
     return written

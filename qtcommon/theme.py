@@ -8,7 +8,8 @@ token is an error at start-up, not a silently unstyled screen.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -198,3 +199,14 @@ def apply_theme(app, theme: Theme, *style_dirs: Path) -> str:  # noqa: ANN001  (
     sheet = build_stylesheet(theme, qss_files(*style_dirs))
     app.setStyleSheet(sheet)
     return sheet
+
+
+@contextmanager
+def theme_applied(app, theme: Theme, *style_dirs: Path) -> Iterator[str]:  # noqa: ANN001
+    """``apply_theme`` for a while (screenshots, tests), then the app's font and sheet back."""
+    font, sheet = app.font(), app.styleSheet()
+    try:
+        yield apply_theme(app, theme, *style_dirs)
+    finally:
+        app.setStyleSheet(sheet)
+        app.setFont(font)

@@ -9,6 +9,7 @@ from qtcommon.screenshot import distinct_colours
 
 
 def test_render_all_kiosk_screens(qapp, tmp_path):
+    sheet, font = qapp.styleSheet(), qapp.font()
     paths = render_all(tmp_path)
     names = {p.stem for p in paths}
     for expected in (
@@ -27,7 +28,7 @@ def test_render_all_kiosk_screens(qapp, tmp_path):
         size = (image.width(), image.height())
         assert size == (LANDSCAPE if "landscape" in path.stem else PORTRAIT), path.name
         assert distinct_colours(image, step=8) >= 3, f"{path.name} looks blank"
-    assert qapp.styleSheet() == ""  # restored for the next test
+    assert qapp.styleSheet() == sheet and qapp.font() == font  # restored for the next test
 
 
 def test_alegra_screens_command_renders_the_kiosk(qapp, tmp_path):

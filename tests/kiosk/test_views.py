@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from kiosk.viewmodel import KioskViewModel, Step
 from kiosk.views import KioskWindow
-from qtcommon.theme import LIGHT, apply_theme, mm_to_px
+from qtcommon.theme import LIGHT, mm_to_px, theme_applied
 
 from .conftest import FakeHub, demo_sede, issued_ticket
 
@@ -16,15 +16,15 @@ STYLES = __import__("kiosk.screens", fromlist=["STYLES_DIR"]).STYLES_DIR
 
 @pytest.fixture
 def kiosk(qtbot, qapp, tr, dummy_printer):
-    apply_theme(qapp, LIGHT.for_dpi(96), STYLES)
-    hub = FakeHub(demo_sede())
-    vm = KioskViewModel(hub, dummy_printer, tr)
-    window = KioskWindow(vm, tr)
-    qtbot.addWidget(window)
-    window.resize(1080, 1920)
-    window.show()
-    yield window, vm, hub
-    qapp.setStyleSheet("")
+    with theme_applied(qapp, LIGHT.for_dpi(96), STYLES):
+        hub = FakeHub(demo_sede())
+        vm = KioskViewModel(hub, dummy_printer, tr)
+        window = KioskWindow(vm, tr)
+        qtbot.addWidget(window)
+        window.resize(1080, 1920)
+        window.show()
+        yield window, vm, hub
+        window.close()
 
 
 def click(qtbot, button):

@@ -8,12 +8,16 @@ from PySide6.QtGui import QImage
 
 from qtcommon.i18n import Translator
 from qtcommon.screenshot import distinct_colours, save_png
-from qtcommon.theme import LIGHT, apply_theme
+from qtcommon.theme import LIGHT, theme_applied
 from qtcommon.widgets import ConnectionBanner, HeaderBar
 
 
 def test_header_shows_lima_time_and_renders(qtbot, qapp, tmp_path):
-    apply_theme(qapp, LIGHT)
+    with theme_applied(qapp, LIGHT):
+        check_header(qtbot, tmp_path)
+
+
+def check_header(qtbot, tmp_path):
     tr = Translator.load()
     header = HeaderBar(tr, now=lambda: datetime(2026, 11, 27, 15, 5, tzinfo=UTC))
     qtbot.addWidget(header)
@@ -23,7 +27,6 @@ def test_header_shows_lima_time_and_renders(qtbot, qapp, tmp_path):
     image = QImage(str(path))
     assert (image.width(), image.height()) == (1280, 100)
     assert distinct_colours(image, step=4) > 2
-    qapp.setStyleSheet("")
 
 
 def test_banner_visible_only_when_disconnected(qtbot):
