@@ -17,7 +17,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -254,6 +255,16 @@ class HubEngine:
             (service_code,),
         ).fetchone()
         return (row[0], row[1], row[2]) if row else (0, 0, 0)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction, so a state is consistent even while another process writes."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
 
     def _meta(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self._conn.execute("SELECT key, value FROM hub_meta")}
@@ -796,7 +807,7 @@ class HubEngine:
             if row is not None:
                 heads[code] = row
         direct = tx.conn.execute(
-            "SELECT * FROM tickets WHERE status = 'waiting' AND target_counter_id = ?",
+            "SELECT * FROM tickets WHERE target_counter_id = ? AND status = 'waiting'",
             (counter_id,),
         ).fetchall()
         weights = {code: self._counters[counter_id].services[code] for code in active}
@@ -1110,12 +1121,18 @@ class HubEngine:
             if ref.number is not None and row["number"] != ref.number:
                 raise _error(ErrorCode.UNKNOWN_TICKET, field="number")
             return row
-        # numbers repeat across days: prefer a live ticket, then the most recent day
-        row = tx.conn.execute(
-            "SELECT * FROM tickets WHERE number = ? ORDER BY "
-            "status IN ('done', 'no_show', 'cancelled'), business_date DESC LIMIT 1",
-            (ref.number,),
-        ).fetchone()
+        # numbers repeat across days: prefer a live ticket (latest day first), then today's
+        row = (
+            tx.conn.execute(
+                "SELECT * FROM tickets WHERE status IN ('waiting', 'called', 'serving', 'parked') "
+                "AND number = ? ORDER BY business_date DESC LIMIT 1",
+                (ref.number,),
+            ).fetchone()
+            or tx.conn.execute(
+                "SELECT * FROM tickets WHERE business_date = ? AND number = ?",
+                (self._business_date(tx.now), ref.number),
+            ).fetchone()
+        )
         if row is None:
             raise _error(ErrorCode.UNKNOWN_TICKET, field="number")
         return row
@@ -1487,9 +1504,8 @@ class HubEngine:
         service = self._services.get(service_code)
         if service is None:
             raise DomainError(ErrorCode.UNKNOWN_SERVICE, field="service_code")
-        with self._lock:
+        with self._snapshot() as conn:
             now = self._now()
-            conn = self._conn
             due = ordering.due_limit(now, self._policy.appointment_window_min)
             head = conn.execute(
                 "SELECT * FROM tickets WHERE status = 'waiting' AND service_code = ? "  # noqa: S608
@@ -1563,8 +1579,8 @@ class HubEngine:
     def counter_state(self, counter_id: str) -> CounterState:
         if counter_id not in self._counters:
             raise DomainError(ErrorCode.UNKNOWN_COUNTER, field="counter_id")
-        with self._lock:
-            return self._counter_state(self._conn, counter_id)
+        with self._snapshot() as conn:
+            return self._counter_state(conn, counter_id)
 
     def _counter_state(self, conn: sqlite3.Connection, counter_id: str) -> CounterState:
         config = self._counters[counter_id]
@@ -1592,8 +1608,7 @@ class HubEngine:
         )
 
     def display_state(self) -> DisplayState:
-        with self._lock:
-            conn = self._conn
+        with self._snapshot() as conn:
             in_hand = conn.execute(
                 "SELECT * FROM tickets WHERE status IN ('called', 'serving') "
                 "AND counter_id IS NOT NULL ORDER BY called_at DESC"

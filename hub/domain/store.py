@@ -202,6 +202,16 @@ MIGRATIONS: list[tuple[int, str, Sequence[str]]] = [
             ) WITHOUT ROWID""",
         ),
     ),
+    (
+        2,
+        "partial indexes: tickets sent to a counter, recent calls for the display",
+        (
+            """CREATE INDEX ix_tickets_target ON tickets (target_counter_id, status)
+                WHERE target_counter_id IS NOT NULL""",
+            """CREATE INDEX ix_ticket_events_calls ON ticket_events (at, id)
+                WHERE event_type IN ('called', 'recalled')""",
+        ),
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

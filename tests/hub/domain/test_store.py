@@ -37,6 +37,23 @@ def test_reopen_is_a_no_op_and_keeps_data(engine_factory, make_driver, db_path, 
     conn.close()
 
 
+def test_a_file_made_by_the_first_release_is_upgraded_on_open(
+    engine_factory, make_driver, db_path, monkeypatch
+):
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+    old = engine_factory()
+    make_driver(old).issue()
+    old.close()
+    monkeypatch.undo()
+    engine = engine_factory()
+    conn = sqlite3.connect(db_path)
+    indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    conn.close()
+    assert {"ix_tickets_target", "ix_ticket_events_calls"} <= indexes
+    assert engine.status()["schema_version"] == store.LATEST_VERSION >= 2
+    assert make_driver(engine).issue()["number"] == "A002"
+
+
 def test_a_new_migration_upgrades_an_existing_file(engine_factory, db_path, monkeypatch, clock):
     engine_factory().close()
     upgraded = [
