@@ -321,3 +321,26 @@ def test_hub_republishes_everything_after_the_broker_restarts(tmp_path, sede_id)
         bridge.stop()
         engine.close()
         broker.stop()
+
+
+def test_logs_carry_ids_and_codes_but_never_the_dni(hub, caplog):
+    import logging
+
+    from hub.logs import JsonFormatter
+
+    kiosk = hub.device("kiosk", "k1")
+    with caplog.at_level(logging.INFO, logger="hub"):
+        ok = kiosk.request(
+            "issue_ticket",
+            {"service_code": "orientacion", "dni": "40718263"},
+            request_id="k1-dni-req-1",
+        )
+        bad = kiosk.request("issue_ticket", {"service_code": "nada", "dni": "40718263"})
+    assert ok.status == "ok" and bad.error.code == ErrorCode.UNKNOWN_SERVICE
+    assert "40718263" not in ok.model_dump_json()  # never echoed to devices either
+    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "hub.bridge"]
+    commands = [json.loads(line) for line in lines if '"event": "command"' in line]
+    assert any(c["request_id"] == "k1-dni-req-1" and c["status"] == "ok" for c in commands)
+    assert any(c.get("code") == "unknown_service" for c in commands)
+    assert all("40718263" not in line for line in lines)
+    assert "40718263" not in caplog.text
