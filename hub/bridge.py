@@ -393,7 +393,9 @@ class HubBridge:
             self._publish_model(topics.print_job(sede, device_id), job, retain=False)
             published += 1
         if outcome.display_changed:
-            self._publish_model(topics.display_state(sede), self.engine.display_state(), retain=True)
+            self._publish_model(
+                topics.display_state(sede), self.engine.display_state(), retain=True
+            )
             published += 1
         for counter_id in sorted(outcome.changed_counters):
             state = self.engine.counter_state(counter_id)
