@@ -324,9 +324,7 @@ class CounterViewModel(QObject):
 
         def done(response: CommandResponse) -> None:
             result = response.result or {}
-            if isinstance(result.get("counter"), dict):  # the hub answers with the counter
-                self.apply_counter_state(CounterState.model_validate(result["counter"]))
-            else:
+            if not isinstance(result.get("counter"), dict):  # else _command applies it
                 self.user_display_name = str(result.get("user_display_name") or username)
 
         self._command(Action.SIGN_IN, {"username": username, "password": password}, done)
