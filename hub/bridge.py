@@ -214,6 +214,11 @@ class HubBridge:
             )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if message.retain:
+            # A request someone published with retain=True, handed to us because we just
+            # subscribed: it is an old ask, not a new one. Never run it; clear it instead.
+            self._jobs.put(("stale", message.topic))
+            return
         self._jobs.put(("message", (message.topic, bytes(message.payload))))
 
     # ------------------------------------------------------------------ worker
@@ -237,6 +242,8 @@ class HubBridge:
                     self._republished.set()
                 elif kind == "housekeeping":
                     self._housekeeping()
+                elif kind == "stale":
+                    self._clear_stale(payload)
             except Exception as exc:  # the worker must survive anything a job throws
                 self.stats.internal_errors += 1
                 log.exception(
@@ -266,6 +273,14 @@ class HubBridge:
             if info.is_open_now != self._last_open_now:
                 self._publish_model(topics.config_topic(self.sede_id), info, retain=True)
                 self._last_open_now = info.is_open_now
+
+    def _clear_stale(self, topic: str) -> None:
+        self.stats.ignored += 1
+        if parse_topic(topic, self.sede_id) is not None:
+            self._client.publish(topic, b"", qos=QOS, retain=True)  # deletes the retained copy
+        log_event(
+            log, logging.WARNING, "retained request ignored", event="stale_request", topic=topic
+        )
 
     def _handle_message(self, topic: str, payload: bytes) -> None:
         started = time.perf_counter()

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -253,3 +254,43 @@ def test_rejected_request_never_reaches_engine(double_bridge, mqtt_broker, sede_
         assert forbidden.error.code == ErrorCode.FORBIDDEN
     assert engine.issued == []
     assert bridge.stats.rejected == 2
+
+
+@pytest.mark.mqtt
+def test_a_retained_request_is_never_run_and_gets_cleared(mqtt_broker, sede_id):
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topic = topics.request_topic(sede_id, "kiosk", "k1", "issue_ticket")
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
+    publisher.connect(mqtt_broker.host, mqtt_broker.port)
+    publisher.loop_start()
+    body = CommandRequest(params={"service_code": "orientacion"}).model_dump_json().encode()
+    publisher.publish(topic, body, qos=1, retain=True).wait_for_publish(5)
+
+    engine = DoubleEngine(sede_id)
+    bridge = HubBridge(
+        engine, sede_id=sede_id, mqtt=MqttSettings(host=mqtt_broker.host, port=mqtt_broker.port)
+    )
+    try:
+        assert bridge.start(wait_s=10)
+        deadline = time.monotonic() + 5
+        while bridge.stats.ignored == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bridge.stats.ignored == 1
+        assert engine.issued == []
+        # the broker no longer keeps it: a new subscriber receives nothing retained
+        seen: list[bytes] = []
+        probe = mqtt.Client(CallbackAPIVersion.VERSION2)
+        probe.on_message = lambda c, u, m: seen.append(m.payload)
+        probe.connect(mqtt_broker.host, mqtt_broker.port)
+        probe.subscribe(topic, qos=1)
+        probe.loop_start()
+        time.sleep(0.5)
+        probe.disconnect()
+        probe.loop_stop()
+        assert seen == []
+    finally:
+        bridge.stop()
+        publisher.disconnect()
+        publisher.loop_stop()
