@@ -78,6 +78,23 @@ def print_test(
 
 
 @app.command()
+def status(
+    config: Annotated[Path | None, typer.Option(help="TOML with a [printer] table")] = None,
+    directory: Annotated[Path | None, typer.Option("--dir", help="file printer directory")] = None,
+) -> None:
+    """Ask the printer whether it can print now (paper, online), without printing."""
+    from hardware.printer import PrinterError, make_printer
+
+    printer_config = _load_printer_config(config, directory)
+    try:
+        make_printer(printer_config).check_ready()
+    except PrinterError as exc:
+        typer.echo(f"{exc.kind.value}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: impresora lista ({printer_config.kind.value})")
+
+
+@app.command()
 def preview(
     ticket_file: Annotated[Path, typer.Argument(help="a .bin written by the file printer")],
     out: Annotated[Path | None, typer.Option(help="PNG path (default: beside the .bin)")] = None,

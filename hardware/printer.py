@@ -379,6 +379,9 @@ class DummyPrinter:
         self.jobs: list[bytes] = []
         self._lock = threading.Lock()
 
+    def check_ready(self) -> None:
+        """Always ready: there is no paper to run out of."""
+
     def print_ticket(self, ticket: PrintableTicket) -> None:
         data = _render(ticket, self.config)
         with self._lock:
@@ -406,6 +409,17 @@ class FilePrinter:
             path = self.directory / f"{stem}-r{attempt}.bin"
             attempt += 1
         return path
+
+    def check_ready(self) -> None:
+        """The directory exists (or can be made) and takes a file."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.directory):
+                pass
+        except OSError as exc:
+            raise PrinterError(
+                PrinterErrorKind.ERROR, f"No se puede escribir tickets ({exc.strerror or exc})."
+            ) from exc
 
     def print_ticket(self, ticket: PrintableTicket) -> None:
         data = _render(ticket, self.config)
@@ -479,14 +493,22 @@ class EscposDevicePrinter:
         return str(config.serial_device)
 
     def print_ticket(self, ticket: PrintableTicket) -> None:
-        data = _render(ticket, self.config)
+        self._session(_render(ticket, self.config))
+
+    def check_ready(self) -> None:
+        """Connect and ask the status without printing; raises PrinterError like print_ticket.
+        (A kiosk may call it before asking the hub for a ticket; ``alegra hardware status``.)"""
+        self._session(None)
+
+    def _session(self, data: bytes | None) -> None:
         with self._lock:
             printer = self.device()
             try:
                 self._open(printer)
                 if self.config.check_status:
                     self._check_status(printer)
-                printer._raw(data)
+                if data is not None:
+                    printer._raw(data)
             except PrinterError:
                 raise
             except Exception as exc:

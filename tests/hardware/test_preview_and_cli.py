@@ -89,3 +89,17 @@ def test_say_writes_the_announcement(tmp_path: Path) -> None:
 
 def test_config_defaults_are_a_file_printer() -> None:
     assert PrinterConfig().kind is PrinterKind.FILE
+
+
+def test_status_command(tmp_path: Path, tcp_printer: TcpPrinterEmulator) -> None:
+    config = tmp_path / "printer.toml"
+    config.write_text(
+        f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = {tcp_printer.port}\n'
+    )
+    result = runner.invoke(app, ["status", "--config", str(config)])
+    assert result.exit_code == 0 and "impresora lista" in result.output
+    tcp_printer.condition = "cover_open"
+    result = runner.invoke(app, ["status", "--config", str(config)])
+    assert result.exit_code == 1 and "offline: La tapa" in result.output
+    jobs = tcp_printer.wait_jobs(2)
+    assert all(b"\x1dV" not in job for job in jobs)

@@ -43,6 +43,7 @@ class Rig:
     name: str
     config: PrinterConfig
     printer: TicketPrinter
+    # runs a job (True when a ticket was sent) and returns what the device received meanwhile
     capture: Callable[[Callable[[], bool]], bytes]
     set_condition: Callable[[str], None] | None = None
     last_bytes: bytes = field(default=b"")
@@ -318,6 +319,37 @@ def test_recovers_after_paper_is_loaded(status_rig: Rig) -> None:
         status_rig.print(make_ticket(number="A011"))
     status_rig.set_condition("ok")
     assert "A011" in parse(status_rig.print(make_ticket(number="A011"))).large_text
+
+
+@pytest.mark.parametrize("condition", ["ok", "near_end", "paper_out", "offline", "silent"])
+def test_check_ready_asks_without_printing(status_rig: Rig, condition: str) -> None:
+    status_rig.set_condition(condition)
+    expected = {"paper_out": PrinterErrorKind.PAPER_OUT, "offline": PrinterErrorKind.OFFLINE}
+    expected["silent"] = PrinterErrorKind.OFFLINE
+    error: PrinterError | None = None
+
+    def job() -> bool:
+        nonlocal error
+        try:
+            status_rig.printer.check_ready()
+        except PrinterError as exc:
+            error = exc
+        return False  # no ticket expected: the rig need not wait for a cut
+
+    received = status_rig.capture(job)
+    assert (error.kind if error else None) == expected.get(condition)
+    assert CUT not in received and b"\x1b@" not in received  # nothing printed
+    assert b"\x10\x04\x04" in received  # the paper sensor was asked
+
+
+def test_check_ready_of_file_and_dummy_printers(tmp_path: Path) -> None:
+    make_printer(PrinterConfig(kind=PrinterKind.DUMMY)).check_ready()
+    make_printer(PrinterConfig(kind=PrinterKind.FILE, file_dir=tmp_path / "t")).check_ready()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(PrinterError) as caught:
+        make_printer(PrinterConfig(kind=PrinterKind.FILE, file_dir=blocker)).check_ready()
+    assert caught.value.kind is PrinterErrorKind.ERROR
 
 
 def test_status_check_can_be_disabled(tcp_printer: TcpPrinterEmulator) -> None:
