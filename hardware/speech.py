@@ -183,6 +183,7 @@ class SpeechConfig(BaseModel):
     counter_label: str = Field(default="ventanilla", min_length=1, max_length=40)
     letter_names: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LETTER_NAMES))
     chime: bool = True
+    repeat: int = Field(default=1, ge=1, le=3)  # say the call this many times (noisy rooms)
     cache_dir: Path = Path("var/speech-cache")
     output: SpeechOutputKind = SpeechOutputKind.PLAYER
     player: list[str] | None = None  # None: first of pw-play, paplay, aplay, play found
@@ -599,7 +600,10 @@ class QueuedAnnouncer:
         if self.config.chime or speech is None:
             parts.append(cached_chime(Path(self.config.cache_dir), rate).frames)
         if speech is not None:
-            parts.append(speech.frames)
+            for time_said in range(self.config.repeat):
+                if time_said:
+                    parts.append(silence(0.6, rate).frames)
+                parts.append(speech.frames)
         else:
             self.stats.chime_only += 1
         self.output.play(

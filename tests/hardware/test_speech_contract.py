@@ -338,3 +338,16 @@ def test_unwritable_cache_still_chimes_and_retries_speech(tmp_path: Path, caplog
     assert caplog.text.count("speech failed, chime only for this call") == 2
     for path in announcer.output.written:
         assert read_pcm(path.read_bytes()).frames == chime().frames
+
+
+def test_repeat_says_the_call_again_after_a_pause(espeak_config: SpeechConfig) -> None:
+    config = espeak_config.model_copy(update={"repeat": 2})
+    announcer = make_announcer(config)
+    announcer.announce(make_call("A007", 3))
+    assert announcer.wait_idle(timeout=30)
+    announcer.close()
+    audio = read_pcm(announcer.output.written[0].read_bytes())
+    speech = Pcm.read(announcer.synthesizer.cache_path(announcer.phrase(make_call("A007", 3))))
+    pause = b"\x00\x00" * int(0.6 * audio.rate)
+    assert audio.frames == chime(audio.rate).frames + speech.frames + pause + speech.frames
+    assert announcer.synthesizer.synthesized == 1
