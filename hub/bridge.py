@@ -2,7 +2,8 @@
 
 paho's network thread only enqueues; one worker thread decodes each request, runs it on the
 engine (one committed transaction), answers on the response topic and only then publishes the
-retained states, call events and print jobs the command changed. The same worker republishes
+call events, print jobs and retained states the command changed. Sign-in (argon2, slow on
+purpose) runs its engine call on a second thread and hands the outcome back to the worker. The same worker republishes
 every retained state after each (re)connect and runs the engine's housekeeping every few
 seconds, so all publishing is serialised and a stale republish never overwrites a newer state.
 """
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from contracts import mqtt as topics
 from contracts.errors import ErrorCode
 from contracts.messages import Availability, CommandResponse
+from contracts.mqtt import Action
 from hub.logs import log_event
 from hub.mqtt_client import set_nodelay
 from hub.mqtt_requests import Command, Rejection, decode_request, error_body, parse_topic
@@ -32,6 +34,9 @@ log = logging.getLogger("hub.bridge")
 
 QOS = 1
 HUB_DEVICE_ID = "hub"
+#: Commands that are slow by design (password hashing) and run on their own thread so that
+#: tickets keep flowing meanwhile; their answer and publishing still go through the worker.
+SLOW_ACTIONS = frozenset({Action.SIGN_IN})
 
 
 @dataclass
@@ -82,6 +87,8 @@ class HubBridge:
         self._republished = threading.Event()
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
+        self._slow_jobs: queue.Queue[tuple[Command, float] | None] = queue.Queue()
+        self._slow_lane: threading.Thread | None = None
         self._client = self._make_client()
         self._last_open_now: bool | None = None
         #: called by the worker after each handled message (tests and the bench hook in here)
@@ -121,6 +128,10 @@ class HubBridge:
         every retained state is published; return whether that happened in time."""
         self._worker = threading.Thread(target=self._run_worker, name="hub-worker", daemon=True)
         self._worker.start()
+        self._slow_lane = threading.Thread(
+            target=self._run_slow_lane, name="hub-slow-lane", daemon=True
+        )
+        self._slow_lane.start()
         log_event(
             log,
             logging.INFO,
@@ -244,6 +255,8 @@ class HubBridge:
                     self._housekeeping()
                 elif kind == "stale":
                     self._clear_stale(payload)
+                elif kind == "outcome":
+                    self._finish(*payload)
             except Exception as exc:  # the worker must survive anything a job throws
                 self.stats.internal_errors += 1
                 log.exception(
@@ -256,13 +269,26 @@ class HubBridge:
                 next_housekeeping = time.monotonic() + self.housekeeping_interval_s
 
     def _drain(self) -> None:
+        """Finish what was already received: queued messages, then the slow lane's work."""
+        while True:
+            try:
+                kind, payload = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "message":
+                self._handle_message(*payload)
+            elif kind == "outcome":
+                self._finish(*payload)
+        self._slow_jobs.put(None)
+        if self._slow_lane is not None:
+            self._slow_lane.join(10)
         while True:
             try:
                 kind, payload = self._jobs.get_nowait()
             except queue.Empty:
                 return
-            if kind == "message":
-                self._handle_message(*payload)
+            if kind == "outcome":
+                self._finish(*payload)
 
     def _housekeeping(self) -> None:
         outcome = self.engine.housekeeping()
@@ -317,10 +343,27 @@ class HubBridge:
         self._execute(decoded, started)
 
     def _execute(self, command: Command, started: float) -> None:
+        if command.action in SLOW_ACTIONS:
+            # password hashing takes a few hundred ms on purpose: keep it off the main lane
+            self._slow_jobs.put((command, started))
+            return
+        self._finish(command, self._run_engine(command), started)
+
+    def _run_slow_lane(self) -> None:
+        while True:
+            job = self._slow_jobs.get()
+            if job is None:
+                return
+            command, started = job
+            outcome = self._run_engine(command)
+            # back to the worker: it alone answers and publishes, so states never go stale
+            self._jobs.put(("outcome", (command, outcome, started)))
+
+    def _run_engine(self, command: Command) -> CommandOutcome:
         request = command.request
         actor = Actor(role=command.role, device_id=command.topic.device_id)
         try:
-            outcome = self.engine.execute(
+            return self.engine.execute(
                 actor=actor,
                 action=command.action.value,
                 params=request.params,
@@ -339,7 +382,10 @@ class HubBridge:
                     }
                 },
             )
-            outcome = CommandOutcome(status="error", error=error_body(ErrorCode.INTERNAL))
+            return CommandOutcome(status="error", error=error_body(ErrorCode.INTERNAL))
+
+    def _finish(self, command: Command, outcome: CommandOutcome, started: float) -> None:
+        request = command.request
         self.stats.executed += 1
         code = outcome.error.code if outcome.error else "ok"
         self._count(code)

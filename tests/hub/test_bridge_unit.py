@@ -144,12 +144,16 @@ class DoubleEngine:
         self.sede_id = sede_id
         self.issued: list[str] = []
         self.explode = False
+        self.sign_in_s = 0.0
         self.housekeeping_calls = 0
         self.lock = threading.Lock()
 
     def execute(self, *, actor: Actor, action: str, params: dict, request_id: str):
         if self.explode:
             raise RuntimeError("disk on fire")
+        if action == "sign_in":
+            time.sleep(self.sign_in_s)  # argon2 is slow on purpose
+            return CommandOutcome(status="ok", result={"signed_in": True})
         with self.lock:
             self.issued.append(request_id)
             number = f"A{len(self.issued):03d}"
@@ -294,3 +298,22 @@ def test_a_retained_request_is_never_run_and_gets_cleared(mqtt_broker, sede_id):
         bridge.stop()
         publisher.disconnect()
         publisher.loop_stop()
+
+
+@pytest.mark.mqtt
+def test_a_slow_sign_in_does_not_hold_up_tickets(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    engine.sign_in_s = 1.5
+    where = {"host": mqtt_broker.host, "port": mqtt_broker.port}
+    with (
+        DeviceClient(sede_id=sede_id, role="counter", device_id="v1", **where) as counter,
+        DeviceClient(sede_id=sede_id, role="kiosk", device_id="k1", **where) as kiosk,
+    ):
+        signing_in = counter.send("sign_in", {"username": "ana", "password": "x"})
+        time.sleep(0.1)
+        began = time.monotonic()
+        issued = kiosk.request("issue_ticket", {"service_code": "orientacion"})
+        assert issued.status == "ok"
+        assert time.monotonic() - began < 1.0
+        assert not signing_in.done()
+        assert signing_in.result(5).result == {"signed_in": True}
