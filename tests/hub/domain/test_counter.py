@@ -316,3 +316,50 @@ def test_counter_acts_only_as_itself_from_the_topic(hub, unchanged):
     with unchanged():
         outcome = hub.counter("v1", "call_next", counter_id="v2")
     assert outcome.error.code == ErrorCode.INVALID_PAYLOAD  # no counter id in the payload
+
+
+def test_estimate_divides_by_open_counters_of_the_service(hub, engine, clock):
+    for _ in range(5):
+        hub.issue()
+    # no counter open for the service: no honest estimate
+    assert engine.queue_state("orientacion").estimated_wait_s is None
+    hub.open("v1")
+    one = engine.queue_state("orientacion")
+    assert one.open_counters == 1
+    assert one.estimated_wait_s == 5 * 600  # default_service_s before any attention
+    assert [t.estimated_wait_s for t in one.tickets] == [0, 600, 1200, 1800, 2400]
+    hub.open("v2", user="luis")
+    two = engine.queue_state("orientacion")
+    assert two.open_counters == 2 and two.estimated_wait_s == 5 * 600 // 2
+    # measured attentions replace the default
+    hub.call_next("v1")
+    hub.ok(hub.counter("v1", "start_attention"))
+    clock.advance(120)
+    hub.ok(hub.counter("v1", "finish_attention", outcome="atendido"))
+    assert engine.queue_state("orientacion").estimated_wait_s == 4 * 120 // 2
+
+
+def test_queue_state_lists_the_head_of_a_long_line_and_counts_all(hub, engine):
+    for _ in range(130):
+        hub.issue()
+    state = engine.queue_state("orientacion")
+    assert state.waiting == 130 and len(state.tickets) == 100
+    assert state.tickets[0].number == "A001" and state.tickets[-1].number == "A100"
+    assert engine.display_state().waiting["orientacion"] == 130
+
+
+def test_another_user_signing_in_ends_the_previous_session(hub, engine, db_rows):
+    hub.open("v1")
+    hub.ok(hub.counter("v1", "sign_in", username="luis", password="clave-luis"))
+    assert engine.counter_state("v1").user_display_name == "Luis Mamani"
+    sessions = {r["username"]: r for r in db_rows("SELECT * FROM counter_sessions")}
+    assert sessions["ana"]["end_reason"] == "replaced"
+    assert sessions["luis"]["signed_out_at"] is None
+    again = hub.counter("v1", "sign_in", username="luis", password="clave-luis")
+    assert again.ok and len(db_rows("SELECT * FROM counter_sessions")) == 2
+
+
+def test_housekeeping_without_changes_reports_nothing(engine):
+    quiet = engine.housekeeping()
+    assert quiet.ok and not quiet.changed_services and not quiet.changed_counters
+    assert not quiet.display_changed
