@@ -569,14 +569,15 @@ class HubEngine:
         due = ordering.due_limit(tx.now, self._policy.appointment_window_min)
         klass = ordering.priority_class(ticket, due_limit=due)
         # a ticket issued now arrives last: everyone waiting in a class <= its class is ahead
-        _, in_line, preferential = self._line_counts(tx.conn, service.code)
+        per_person, open_counters, (_, in_line, preferential) = self._service_pace(
+            tx.conn, service.code
+        )
         if klass == ordering.REGULAR:
             ahead = in_line - 1
         elif klass == ordering.PREFERENTIAL:
             ahead = preferential - 1
         else:
             ahead = self._count_ahead(tx, service.code, ticket["id"], due, klass)
-        per_person, open_counters = self._service_pace(tx.conn, service.code)
         view = self._view(
             ticket, people_ahead=ahead, estimated=_estimate(ahead, per_person, open_counters)
         )
@@ -1516,8 +1517,9 @@ class HubEngine:
                 "SELECT MIN(arrived_at) FROM tickets WHERE status = 'waiting' AND service_code = ?",
                 (service_code,),
             ).fetchone()[0]
-            waiting, in_line, preferential = self._line_counts(conn, service_code)
-            per_person, open_counters = self._service_pace(conn, service_code)
+            per_person, open_counters, (waiting, in_line, preferential) = self._service_pace(
+                conn, service_code
+            )
             today = self._business_date(now)
             day_start = self._day_start(today)
             lookback = (date.fromisoformat(today) - timedelta(days=STATS_LOOKBACK_DAYS)).isoformat()
@@ -1554,27 +1556,26 @@ class HubEngine:
             tickets=tickets,
         )
 
-    def _service_pace(self, conn: sqlite3.Connection, service_code: str) -> tuple[float, int]:
-        """(seconds per person from recent attentions, open counters attending the service)."""
-        samples = conn.execute(
-            "SELECT (julianday(finished_at) - julianday(started_at)) * 86400 FROM tickets "
-            "WHERE service_code = ? AND status = 'done' AND finished_at IS NOT NULL "
-            "AND started_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-            (service_code, self._policy.recent_service_samples),
-        ).fetchall()
-        per_person = (
-            sum(s[0] for s in samples) / len(samples)
-            if samples
-            else float(self._policy.default_service_s)
-        )
-        open_counters = sum(
-            1
-            for row in conn.execute(
-                "SELECT active_services FROM counters WHERE status = 'open'"
-            ).fetchall()
-            if row[0] and service_code in json.loads(row[0])
-        )
-        return per_person, open_counters
+    def _service_pace(
+        self, conn: sqlite3.Connection, service_code: str
+    ) -> tuple[float, int, tuple[int, int, int]]:
+        """(seconds per person over recent attentions, open counters attending the service,
+        line counts (waiting, in line, preferential in line)) in one statement: this runs
+        in the issuing transaction."""
+        row = conn.execute(
+            "SELECT "
+            "(SELECT AVG(seconds) FROM (SELECT (julianday(finished_at) - julianday(started_at)) "
+            "* 86400 AS seconds FROM tickets WHERE service_code = :code AND status = 'done' "
+            "AND finished_at IS NOT NULL AND started_at IS NOT NULL "
+            "ORDER BY finished_at DESC LIMIT :samples)), "
+            "(SELECT COUNT(*) FROM counters, json_each(counters.active_services) AS attended "
+            "WHERE counters.status = 'open' AND attended.value = :code), "
+            "l.waiting_total, l.waiting_in_line, l.preferential_in_line "
+            "FROM (SELECT 1) LEFT JOIN service_lines AS l ON l.service_code = :code",
+            {"code": service_code, "samples": self._policy.recent_service_samples},
+        ).fetchone()
+        per_person = row[0] if row[0] is not None else float(self._policy.default_service_s)
+        return per_person, row[1], (row[2] or 0, row[3] or 0, row[4] or 0)
 
     def counter_state(self, counter_id: str) -> CounterState:
         if counter_id not in self._counters:
