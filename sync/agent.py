@@ -190,8 +190,12 @@ class SyncAgent:
                 "oversized": True,
             }
 
-    def _health(self) -> dict[str, Any]:
+    def _health(self, in_flight: int) -> dict[str, Any]:
+        # the backlog once this batch is accepted, so central's figure reaches 0 when done
         count, oldest = hub_store.backlog(self.conn)
+        count = max(0, count - in_flight)
+        if count == 0:
+            oldest = None
         state = hub_store.get_state(self.conn)
         return {
             "backlog": count,
@@ -209,7 +213,7 @@ class SyncAgent:
                 "sede_id": meta["sede_id"],
                 "hub_epoch": epoch,
                 "events": wire,
-                "health": self._health(),
+                "health": self._health(len(wire)),
             },
             separators=(",", ":"),
             ensure_ascii=False,

@@ -121,3 +121,37 @@ def agent(central: Central, hub_engine: Any) -> Iterator[Any]:
     a = make_agent(central, hub_engine.db_path)
     yield a
     a.conn.close()
+
+
+@pytest.fixture
+def admin_headers(central: Central) -> dict[str, str]:
+    """A national administrator's bearer token (made through the service layer)."""
+    from central.auth.policy import Profile, ScopeKind
+    from central.auth.service import issue_token_pair, password_hasher
+    from central.core.db import new_session
+    from central.domain.actor import Actor
+    from central.users import service as users
+    from central.users.schemas import UserCreate
+
+    settings = central.app.state.settings
+    session = new_session(central.app.state.engine)
+    user = users.create_user(
+        session=session,
+        actor=Actor.system("tests"),
+        ph=password_hasher(settings),
+        check_assignable=False,
+        data=UserCreate(
+            username="admin-sync",
+            display_name="Administración",
+            password="Contraseña-segura-1",  # noqa: S106
+            profiles=[Profile.ADMINISTRADOR_NACIONAL],
+            scope_kind=ScopeKind.NATIONAL,
+        ),
+    )
+    user.must_change_password = False
+    session.add(user)
+    session.flush()
+    pair = issue_token_pair(session=session, settings=settings, user=user)
+    session.commit()
+    session.close()
+    return {"Authorization": f"Bearer {pair.access_token}"}
