@@ -53,7 +53,11 @@ def _meta_router(settings: CentralSettings) -> APIRouter:
     return router
 
 
-def create_app(settings: CentralSettings | None = None, *, run_migrations: bool = True) -> FastAPI:
+def create_app(
+    settings: CentralSettings | None = None, *, run_migrations: bool = True, web: bool = True
+) -> FastAPI:
+    """The central app on ``settings``' database (migrated first unless told otherwise); ``web``
+    mounts the server-rendered UI of central/web/ when it is present."""
     settings = settings or CentralSettings()
     configure_logging(settings.log_level)
     url = settings.resolved_database_url()
@@ -94,9 +98,13 @@ def create_app(settings: CentralSettings | None = None, *, run_migrations: bool 
         api.include_router(router)
     app.include_router(api)
 
+    # Hub <-> central synchronisation (central/sync/): its API and status page.
+    if importlib.util.find_spec("central.sync") is not None:
+        importlib.import_module("central.sync").install(app)
+
     # The server-rendered web UI (central/web/) plugs in through install(app) when present.
-    if importlib.util.find_spec("central.web") is not None:
-        web = importlib.import_module("central.web")
-        if hasattr(web, "install"):
-            web.install(app)
+    if web and importlib.util.find_spec("central.web") is not None:
+        web_ui = importlib.import_module("central.web")
+        if hasattr(web_ui, "install"):
+            web_ui.install(app)
     return app

@@ -182,3 +182,28 @@ def route_permission(dependant: Any) -> str | None:
         if nested:
             return nested
     return None
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    path: str
+    methods: frozenset[str]
+    rule: str | None  # the declared access rule (action, "public", "authenticated", "device")
+
+
+def api_routes(app: Any, prefix: str = "/api/v1") -> list[RouteInfo]:
+    """Every HTTP route of the app under ``prefix`` with its declared access rule (FastAPI may
+    keep included routers lazily; iter_route_contexts flattens them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: routes are flat
+        contexts = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    found = []
+    for route in contexts:
+        path, dependant = getattr(route, "path", None), getattr(route, "dependant", None)
+        if not path or dependant is None or not path.startswith(prefix):
+            continue
+        found.append(RouteInfo(path, frozenset(route.methods or ()), route_permission(dependant)))
+    return found

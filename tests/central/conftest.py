@@ -117,7 +117,9 @@ def settings(db_url: str, tmp_path: Path) -> CentralSettings:
 
 @pytest.fixture
 def app(settings: CentralSettings):
-    application = create_app(settings, run_migrations=False)
+    application = create_app(
+        settings, run_migrations=False, web=False
+    )  # the API alone; tests/central/web/ covers the UI
     yield application
     application.state.engine.dispose()
 

@@ -292,3 +292,13 @@ def no_horizontal_scroll(page) -> bool:  # noqa: ANN001
     return page.evaluate(
         "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
+
+
+@pytest.fixture
+def app(settings: CentralSettings):
+    """The app with the web UI mounted (tests/central/conftest.py's app is the API alone)."""
+    from central.app import create_app
+
+    application = create_app(settings, run_migrations=False, web=True)
+    yield application
+    application.state.engine.dispose()

@@ -1,0 +1,130 @@
+"""SQL injection and stored XSS payloads in every free-text field are stored literally, returned
+as JSON data (never HTML), and break nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from central.auth.policy import Profile
+from central.org.models import Sede
+from central.users.models import User
+
+from .conftest import sign_in
+
+PAYLOADS = [
+    "Robert'); DROP TABLE app_user;--",
+    "' OR '1'='1",
+    "1; DELETE FROM sede WHERE '1'='1",
+    '<script>alert("xss")</script>',
+    '<img src=x onerror="alert(1)">',
+    '"><svg onload=alert(1)>',
+    "{{7*7}} ${7*7} %s %(x)s",
+]
+
+
+def _check_json(response) -> None:
+    assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_free_text_is_stored_literally(payload, client, world, factory, db):
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    psych = factory.user(Profile.PSICOLOGO, sede=world.sede_a1)
+    headers = sign_in(client, admin)
+    users_before = db.exec(select(func.count()).select_from(User)).one()
+    db.rollback()
+
+    district = client.patch(
+        f"/api/v1/districts/{world.district_a}", headers=headers, json={"name": payload}
+    )
+    assert district.status_code == 200 and district.json()["name"] == payload
+    _check_json(district)
+
+    sede = client.patch(
+        f"/api/v1/sedes/{world.sede_a1}",
+        headers=headers,
+        json={"name": payload, "address": payload},
+    )
+    assert sede.status_code == 200
+    assert (
+        client.get(f"/api/v1/sedes/{world.sede_a1}", headers=headers).json()["address"] == payload
+    )
+
+    service = client.patch(
+        f"/api/v1/sedes/{world.sede_a1}/services/orientacion",
+        headers=headers,
+        json={"name": payload[:80]},
+    )
+    assert service.status_code == 200 and service.json()["name"] == payload[:80]
+
+    counter = client.patch(
+        f"/api/v1/sedes/{world.sede_a1}/counters/v1", headers=headers, json={"name": payload[:40]}
+    )
+    assert counter.status_code == 200 and counter.json()["name"] == payload[:40]
+
+    config = client.get(f"/api/v1/sedes/{world.sede_a1}/hub-config", headers=headers).json()
+    assert config["name"] == payload and config["services"][0]["name"] == payload[:80]
+
+    user = client.post(
+        "/api/v1/users",
+        headers=headers,
+        json={
+            "username": f"x{len(payload)}-{abs(hash(payload)) % 10000}",
+            "display_name": payload,
+            "password": "Contraseña-segura-7",
+            "profiles": ["orientador"],
+            "scope_kind": "sede",
+            "sede_id": world.sede_a1,
+        },
+    )
+    assert user.status_code == 201, user.text
+    assert (
+        client.get(f"/api/v1/users/{user.json()['id']}", headers=headers).json()["display_name"]
+        == payload
+    )
+    searched = client.get("/api/v1/users", headers=headers, params={"q": payload[:64]})
+    assert searched.status_code == 200
+    assert all(
+        payload[:64].lower() in (u["display_name"].lower() + u["username"]) for u in searched.json()
+    )
+
+    code = client.post(
+        "/api/v1/devices/enrollment-codes",
+        headers=headers,
+        json={"sede_id": world.sede_a1, "device_name": payload[:80]},
+    )
+    assert code.status_code == 201 and code.json()["device_name"] == payload[:80]
+
+    psych_headers = sign_in(client, psych)
+    note = client.post(
+        "/api/v1/sensitive-notes",
+        headers=psych_headers,
+        json={
+            "sede_id": world.sede_a1,
+            "category": "victima",
+            "subject_ref": payload[:64],
+            "title": payload,
+            "body": payload,
+        },
+    )
+    assert note.status_code == 201
+    read = client.get(f"/api/v1/sensitive-notes/{note.json()['id']}", headers=psych_headers)
+    _check_json(read)
+    assert read.json()["body"] == payload and read.json()["title"] == payload
+
+    # nothing was dropped or deleted
+    db.expire_all()
+    assert db.exec(select(func.count()).select_from(User)).one() == users_before + 1
+    assert db.exec(select(func.count()).select_from(Sede)).one() == 3
+    db.rollback()
+
+
+@pytest.mark.parametrize("payload", ["' OR 1=1 --", "admin'--", "<script>x</script>"])
+def test_injection_in_sign_in_and_path(payload, client, world, factory):
+    factory.user(Profile.ADMINISTRADOR_NACIONAL, username="admin")
+    response = client.post("/api/v1/auth/token", json={"username": payload, "password": payload})
+    assert response.status_code == 401
+    headers = sign_in(client, factory.user(Profile.ADMINISTRADOR_NACIONAL))
+    assert client.get(f"/api/v1/sedes/{payload}", headers=headers).status_code in {404, 422}
+    assert client.get("/api/v1/users", headers=headers, params={"sede_id": payload}).json() == []

@@ -1,0 +1,426 @@
+"""The full permission matrix, generated from the declared policy (central.auth.policy).
+
+Every API route is enumerated from the app's router and must declare an access rule. For each
+route guarded by an action, every profile (anchored at sede A1 / district A / national) calls it
+against data of three places: sede A1 (its own), sede A2 (same district, other sede) and sede B1
+(other district). The expected outcome comes from ``area_for(actor, action)``: allowed → 2xx;
+not allowed → 403/404 and the audit chain (every write and sensitive read is audited) does not
+move, i.e. nothing was changed or read. List routes must return exactly what the area allows.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from central.audit.models import AuditChainHead
+from central.auth.deps import RouteInfo, api_routes
+from central.auth.policy import ACTIONS, ALLOWED_SCOPES, Area, Profile, ScopeKind, area_for
+from central.devices.models import Device
+from central.domain.actor import Actor
+from central.org import service as org
+from central.org.schemas import CounterCreate, ServiceCreate
+from central.sensitive import service as sensitive
+from central.sensitive.schemas import SensitiveCategory, SensitiveNoteCreate
+
+from .conftest import SYSTEM, sign_in
+
+_counter = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def _letters(n: int) -> str:
+    """A three-letter ticket prefix unique to n (never the world's single letters)."""
+    return "".join(chr(66 + (n // 20**i) % 20) for i in range(3))
+
+
+@dataclass(frozen=True)
+class Place:
+    sede_id: str
+    district_id: str
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    json: Any = None
+    place: Place | None = None  # where the data lives; None: national-only data
+    params: dict[str, str] | None = None
+
+
+def _anchor(profile: Profile, world) -> tuple[ScopeKind, dict[str, str]]:
+    scopes = ALLOWED_SCOPES[profile]
+    if ScopeKind.SEDE in scopes:
+        return ScopeKind.SEDE, {"sede": world.sede_a1}
+    if ScopeKind.DISTRICT in scopes:
+        return ScopeKind.DISTRICT, {"district": world.district_a}
+    return ScopeKind.NATIONAL, {}
+
+
+class Arranger:
+    """Creates, per call, the data a route acts on, in a given place (through services)."""
+
+    def __init__(self, db, factory) -> None:
+        self.db = db
+        self.factory = factory
+        self._users: dict[str, str] = {}
+        self._notes: dict[str, str] = {}
+
+    def user_in(self, place: Place) -> str:
+        if place.sede_id not in self._users:
+            self._users[place.sede_id] = self.factory.user(
+                Profile.DEFENSOR_PUBLICO, sede=place.sede_id
+            ).id
+        return self._users[place.sede_id]
+
+    def note_in(self, place: Place) -> str:
+        if place.sede_id not in self._notes:
+            note = sensitive.create_note(
+                session=self.db,
+                actor=SYSTEM,
+                data=SensitiveNoteCreate(
+                    sede_id=place.sede_id,
+                    category=SensitiveCategory.PSICOLOGICO,
+                    subject_ref="EXP-1",
+                    title="Informe",
+                    body="Contenido reservado",
+                ),
+            )
+            self.db.commit()
+            self._notes[place.sede_id] = note.id
+        return self._notes[place.sede_id]
+
+    def service_in(self, place: Place) -> str:
+        code = f"tmp-{_n()}"
+        letter = _letters(_n())
+        org.create_service(
+            session=self.db,
+            actor=SYSTEM,
+            sede_id=place.sede_id,
+            data=ServiceCreate(code=code, name="Servicio temporal", letter=letter),
+        )
+        self.db.commit()
+        return code
+
+    def counter_in(self, place: Place) -> str:
+        n = _n()
+        code = f"tmp-{n}"
+        org.create_counter(
+            session=self.db,
+            actor=SYSTEM,
+            sede_id=place.sede_id,
+            data=CounterCreate(
+                code=code, name="Temporal", number=100 + n % 800, services={"orientacion": 1}
+            ),
+        )
+        self.db.commit()
+        return code
+
+    def device_in(self, place: Place) -> str:
+        device = Device(sede_id=place.sede_id, name="hub", secret_hash="0" * 64)
+        self.db.add(device)
+        self.db.commit()
+        return device.id
+
+
+def build_call(path: str, method: str, place: Place, arr: Arranger) -> Call:
+    """A valid request of the route about data in ``place``."""
+    s, d = place.sede_id, place.district_id
+    n = _n()
+    key = (method, path)
+    sede_base = f"/api/v1/sedes/{s}"
+    calls: dict[tuple[str, str], Any] = {
+        ("GET", "/api/v1/districts/{district_id}"): lambda: Call("GET", f"/api/v1/districts/{d}"),
+        ("PATCH", "/api/v1/districts/{district_id}"): lambda: Call(
+            "PATCH", f"/api/v1/districts/{d}", {"name": f"Dirección {n}"}
+        ),
+        ("POST", "/api/v1/districts"): lambda: Call(
+            "POST", "/api/v1/districts", {"id": f"dd-new-{n}", "name": "Nueva"}, None
+        ),
+        ("POST", "/api/v1/sedes"): lambda: Call(
+            "POST",
+            "/api/v1/sedes",
+            {
+                "id": f"sede-new-{n}",
+                "district_id": d,
+                "name": "Nueva sede",
+                "ubigeo": "150101",
+                "address": "Av. 1",
+            },
+            Place("__new__", d),
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}"): lambda: Call("GET", sede_base),
+        ("PATCH", "/api/v1/sedes/{sede_id}"): lambda: Call(
+            "PATCH", sede_base, {"address": f"Calle {n}"}
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}/hub-config"): lambda: Call(
+            "GET", f"{sede_base}/hub-config"
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}/services"): lambda: Call("GET", f"{sede_base}/services"),
+        ("POST", "/api/v1/sedes/{sede_id}/services"): lambda: Call(
+            "POST",
+            f"{sede_base}/services",
+            {"code": f"nuevo-{n}", "name": "Nuevo", "letter": _letters(n)},
+        ),
+        ("PATCH", "/api/v1/sedes/{sede_id}/services/{code}"): lambda: Call(
+            "PATCH", f"{sede_base}/services/{arr.service_in(place)}", {"name": "Cambiado"}
+        ),
+        ("DELETE", "/api/v1/sedes/{sede_id}/services/{code}"): lambda: Call(
+            "DELETE", f"{sede_base}/services/{arr.service_in(place)}"
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}/counters"): lambda: Call("GET", f"{sede_base}/counters"),
+        ("POST", "/api/v1/sedes/{sede_id}/counters"): lambda: Call(
+            "POST",
+            f"{sede_base}/counters",
+            {
+                "code": f"nv-{n}",
+                "name": "Nueva",
+                "number": 100 + n % 800,
+                "services": {"victimas": 1},
+            },
+        ),
+        ("PATCH", "/api/v1/sedes/{sede_id}/counters/{code}"): lambda: Call(
+            "PATCH", f"{sede_base}/counters/{arr.counter_in(place)}", {"name": "Otra"}
+        ),
+        ("DELETE", "/api/v1/sedes/{sede_id}/counters/{code}"): lambda: Call(
+            "DELETE", f"{sede_base}/counters/{arr.counter_in(place)}"
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}/hours"): lambda: Call("GET", f"{sede_base}/hours"),
+        ("PUT", "/api/v1/sedes/{sede_id}/hours"): lambda: Call(
+            "PUT",
+            f"{sede_base}/hours",
+            {"hours": [{"weekdays": [0, 1, 2], "opens": "08:00", "closes": f"{10 + n % 8}:00"}]},
+        ),
+        ("GET", "/api/v1/sedes/{sede_id}/queue-policy"): lambda: Call(
+            "GET", f"{sede_base}/queue-policy"
+        ),
+        ("PUT", "/api/v1/sedes/{sede_id}/queue-policy"): lambda: Call(
+            "PUT", f"{sede_base}/queue-policy", {"max_recalls": n % 5}
+        ),
+        ("POST", "/api/v1/users"): lambda: Call(
+            "POST",
+            "/api/v1/users",
+            {
+                "username": f"nuevo-{n}",
+                "display_name": "Nuevo",
+                "password": "Contraseña-segura-9",
+                "profiles": ["defensor_publico"],
+                "scope_kind": "sede",
+                "sede_id": s,
+            },
+        ),
+        ("GET", "/api/v1/users/{user_id}"): lambda: Call(
+            "GET", f"/api/v1/users/{arr.user_in(place)}"
+        ),
+        ("PATCH", "/api/v1/users/{user_id}"): lambda: Call(
+            "PATCH", f"/api/v1/users/{arr.user_in(place)}", {"display_name": f"Nombre {n}"}
+        ),
+        ("POST", "/api/v1/users/{user_id}/unlock"): lambda: Call(
+            "POST", f"/api/v1/users/{arr.user_in(place)}/unlock"
+        ),
+        ("POST", "/api/v1/users/{user_id}/reset-totp"): lambda: Call(
+            "POST", f"/api/v1/users/{arr.user_in(place)}/reset-totp"
+        ),
+        ("POST", "/api/v1/devices/enrollment-codes"): lambda: Call(
+            "POST", "/api/v1/devices/enrollment-codes", {"sede_id": s, "device_name": "Hub"}
+        ),
+        ("POST", "/api/v1/devices/{device_id}/revoke"): lambda: Call(
+            "POST", f"/api/v1/devices/{arr.device_in(place)}/revoke"
+        ),
+        ("GET", "/api/v1/audit/events"): lambda: Call("GET", "/api/v1/audit/events", place=None),
+        ("GET", "/api/v1/audit/export"): lambda: Call(
+            "GET", "/api/v1/audit/export", place=None, params={"format": "json"}
+        ),
+        ("GET", "/api/v1/audit/verify"): lambda: Call("GET", "/api/v1/audit/verify", place=None),
+        ("POST", "/api/v1/sensitive-notes"): lambda: Call(
+            "POST",
+            "/api/v1/sensitive-notes",
+            {
+                "sede_id": s,
+                "category": "medico",
+                "subject_ref": "EXP-9",
+                "title": "Informe",
+                "body": "Reservado",
+            },
+        ),
+        ("GET", "/api/v1/sensitive-notes/{note_id}"): lambda: Call(
+            "GET", f"/api/v1/sensitive-notes/{arr.note_in(place)}"
+        ),
+    }
+    if key not in calls:
+        raise AssertionError(f"no request builder for {method} {path}: add one to the matrix test")
+    call = calls[key]()
+    if call.place is None and key[1].startswith("/api/v1/audit"):
+        return call
+    if call.place is None and key == ("POST", "/api/v1/districts"):
+        return call
+    call.place = call.place or place
+    return call
+
+
+# list routes: what they list, and how to read the place of each item
+LISTS: dict[str, tuple[str, Any]] = {
+    "/api/v1/districts": ("district", lambda item: (None, item["id"])),
+    "/api/v1/sedes": ("sede", lambda item: (item["id"], item["district_id"])),
+    "/api/v1/users": ("user", lambda item: (item["sede_id"], item["district_id"])),
+    "/api/v1/devices": ("device", lambda item: (item["sede_id"], None)),
+    "/api/v1/sensitive-notes": ("note", lambda item: (item["sede_id"], None)),
+}
+
+
+def _api_routes(app) -> list[RouteInfo]:
+    return api_routes(app)
+
+
+def _head(db) -> int:
+    db.expire_all()
+    seq = db.exec(select(AuditChainHead.last_seq)).one()
+    db.rollback()
+    return seq
+
+
+def test_every_route_declares_an_access_rule(app):
+    routes = _api_routes(app)
+    assert len(routes) > 40
+    missing = [f"{sorted(r.methods)} {r.path}" for r in routes if r.rule is None]
+    assert not missing, f"routes without a declared permission: {missing}"
+    rules = {r.rule for r in routes}
+    assert rules <= set(ACTIONS) | {"public", "authenticated", "device"}
+    # every declared action is used by at least one route (no dead policy rows)
+    assert set(ACTIONS) <= rules
+
+
+def test_non_action_routes(client, app, world, factory):
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    user_headers = sign_in(client, account)
+    for route in _api_routes(app):
+        rule = route.rule
+        method = sorted(route.methods)[0]
+        if rule in {"authenticated", "device"} and "{" not in route.path:
+            response = client.request(method, route.path)
+            assert response.status_code in {401, 422}, (route.path, response.status_code)
+            if rule == "device":
+                assert client.request(method, route.path, headers=user_headers).status_code == 401
+        if rule == "public" and method == "GET":
+            assert client.get(route.path).status_code == 200
+
+
+@pytest.mark.parametrize("profile", list(Profile), ids=lambda p: p.value)
+def test_permission_matrix(profile, client, app, world, factory, db):
+    scope, anchor = _anchor(profile, world)
+    account = factory.user(profile, scope, **anchor)
+    headers = sign_in(client, account)
+    actor = Actor(
+        user_id=account.id,
+        username=account.username,
+        profiles=(profile.value,),
+        scope_kind=scope.value,
+        sede_id=anchor.get("sede"),
+        district_id=anchor.get("district"),
+    )
+    arr = Arranger(db, factory)
+    places = [
+        Place(world.sede_a1, world.district_a),
+        Place(world.sede_a2, world.district_a),
+        Place(world.sede_b1, world.district_b),
+    ]
+    # data that list routes should or should not show
+    for place in places:
+        arr.user_in(place)
+        arr.note_in(place)
+        arr.device_in(place)
+    failures: list[str] = []
+    checked = 0
+    for route in _api_routes(app):
+        action = route.rule
+        if action not in ACTIONS:
+            continue
+        area: Area = area_for(actor, action)
+        method = sorted(route.methods)[0]
+        if route.path in LISTS and method == "GET":
+            response = client.get(route.path, headers=headers)
+            checked += 1
+            if area.empty:
+                if response.status_code != 403:
+                    failures.append(
+                        f"{method} {route.path}: expected 403, got {response.status_code}"
+                    )
+                continue
+            if response.status_code != 200:
+                failures.append(
+                    f"{method} {route.path}: expected 200, got {response.status_code} {response.text[:200]}"
+                )
+                continue
+            _, place_of = LISTS[route.path]
+            seen = set()
+            for item in response.json():
+                sede_id, district_id = place_of(item)
+                if sede_id and not district_id:
+                    district_id = (
+                        world.district_a
+                        if sede_id in (world.sede_a1, world.sede_a2)
+                        else (world.district_b if sede_id == world.sede_b1 else None)
+                    )
+                if item.get("scope_kind") == "national":
+                    inside = area.national
+                else:
+                    inside = area.contains(sede_id=sede_id, district_id=district_id)
+                if not inside:
+                    failures.append(
+                        f"{method} {route.path}: shows {item.get('id')} outside the area"
+                    )
+                seen.add((sede_id, district_id))
+            for place in places:
+                if route.path == "/api/v1/districts":
+                    expected = area.contains(district_id=place.district_id)
+                    shown = any(d == place.district_id for _, d in seen)
+                else:
+                    expected = area.contains(sede_id=place.sede_id, district_id=place.district_id)
+                    shown = any(s == place.sede_id for s, _ in seen)
+                if expected != shown:
+                    failures.append(
+                        f"{method} {route.path}: {place.sede_id} shown={shown} expected={expected}"
+                    )
+            continue
+        for place in places:
+            call = build_call(route.path, method, place, arr)
+            if call.place is None:
+                allowed = area.national
+            elif call.place.sede_id == "__new__":
+                allowed = area.contains(district_id=call.place.district_id)
+            else:
+                allowed = area.contains(
+                    sede_id=call.place.sede_id, district_id=call.place.district_id
+                )
+            before = _head(db)
+            response = client.request(
+                call.method, call.url, json=call.json, params=call.params, headers=headers
+            )
+            checked += 1
+            ok = 200 <= response.status_code < 300
+            if allowed and not ok:
+                failures.append(
+                    f"{call.method} {call.url} ({place.sede_id}): expected success, got "
+                    f"{response.status_code} {response.text[:200]}"
+                )
+            if not allowed:
+                if ok or response.status_code not in {403, 404}:
+                    failures.append(
+                        f"{call.method} {call.url} ({place.sede_id}): expected 403/404, got {response.status_code}"
+                    )
+                if _head(db) != before:
+                    failures.append(
+                        f"{call.method} {call.url} ({place.sede_id}): refused but the audit chain moved"
+                    )
+            if allowed and ok and call.method != "GET" and _head(db) == before:
+                failures.append(f"{call.method} {call.url}: a write that left no audit row")
+    assert checked > 50
+    assert not failures, "\n".join(failures)
