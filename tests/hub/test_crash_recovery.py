@@ -13,8 +13,11 @@ import threading
 import time
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+from contracts import mqtt as topics
 from hub.config import DEMO_SEDE_FILE
 from hub.mqtt_client import DeviceClient, StateWatcher
 
@@ -112,6 +115,17 @@ def test_kill_minus_nine_under_load_loses_no_acknowledged_ticket(tmp_path, sede_
             thread.join(10)
         assert not errors, errors
         watch.close()
+        # wipe the retained queue states the dead hub left at the broker, so only a republish
+        # by the restarted hub can satisfy the checks below
+        wiper = mqtt.Client(CallbackAPIVersion.VERSION2)
+        wiper.connect(mqtt_broker.host, mqtt_broker.port)
+        wiper.loop_start()
+        for code in SERVICES:
+            wiper.publish(
+                topics.queue_state(sede_id, code), b"", qos=1, retain=True
+            ).wait_for_publish(5)
+        wiper.disconnect()
+        wiper.loop_stop()
 
         # restart on the same data dir; a fresh subscriber gets the republished state
         hub = _start_hub(cmd, tmp_path / "hub.log")
