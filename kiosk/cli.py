@@ -42,6 +42,7 @@ def run(
     """Start the kiosk: connect to the hub, show the services, issue and print tickets."""
     import logging
     import signal
+    import threading
 
     from PySide6.QtCore import Qt, QTimer
 
@@ -97,6 +98,11 @@ def run(
         window.showFullScreen()
         qt_app.setOverrideCursor(Qt.CursorShape.BlankCursor)  # a touch screen: no arrow
     client.start()
+    # python-escpos costs ~0.3-0.8 s to import: pay it now, off the UI thread, not on the
+    # first person's ticket.
+    from hardware.printer import warm_up
+
+    threading.Thread(target=warm_up, name="printer-warm-up", daemon=True).start()
 
     # Ctrl+C / SIGTERM: leave cleanly (retained "offline" for this kiosk)
     signal.signal(signal.SIGINT, lambda *_: qt_app.quit())
