@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject
-
 from display.viewmodel import DisplayViewModel
 from hardware.speech import Announcer
 from qtcommon.hub_client import HubClient
@@ -51,9 +49,3 @@ def connect_display(
 
         model.announce_requested.connect(announce)
     return DisplayApp(client, model, announcer)
-
-
-def keep_alive(owner: QObject, app: DisplayApp) -> None:
-    """Tie the app's lifetime to a Qt object (the window)."""
-    owner.setProperty("_alegra_app", id(app))
-    owner.destroyed.connect(lambda *_: app.stop())
