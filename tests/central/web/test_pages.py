@@ -258,7 +258,7 @@ def test_pages_and_writes_are_limited_to_the_area_of_the_policy(client, world, f
     assert client.get("/auditoria").status_code == 403
     # a coordinator cannot hand out a profile above their own
     form = {"csrf_token": csrf, "username": "escalada", "display_name": "Escalada",
-            "password": "Inicial-segura-2026", "profiles": ["administrador_nacional"],
+            "password": "Inicial-segura-2026", "profiles": ["coordinador_sede"],
             "scope_kind": "sede", "sede_id": world.sede_a1}  # fmt: skip
     refused = client.post("/usuarios/nuevo", data=form)
     assert refused.status_code == 422 and "No puede asignar el perfil" in refused.text
