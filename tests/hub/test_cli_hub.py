@@ -88,15 +88,17 @@ def test_status_without_data_says_so(sede_file, tmp_path):
     assert "No hay datos" in result.output
 
 
-def test_bad_config_names_the_field(tmp_path):
+@pytest.mark.parametrize("command", ["status", "run"])
+def test_bad_config_names_the_field(tmp_path, command):
     bad = tmp_path / "bad.toml"
     bad.write_text(
         DEMO_SEDE_FILE.read_text(encoding="utf-8").replace('letter = "P"', 'letter = "p1"'),
         encoding="utf-8",
     )
-    result = runner.invoke(app, ["status", "--config", str(bad), "--data-dir", str(tmp_path)])
+    result = runner.invoke(app, [command, "--config", str(bad), "--data-dir", str(tmp_path)])
     assert result.exit_code == 2
-    assert "letter" in result.output
+    assert "services.1.letter" in result.output
+    assert not list(tmp_path.glob("*.sqlite3"))  # nothing was created
 
 
 def test_provision_mqtt_writes_passwd_acl_and_credentials(sede_file, tmp_path, sede_id):
