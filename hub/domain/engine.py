@@ -1533,9 +1533,6 @@ class HubEngine:
                 "FROM tickets WHERE business_date >= ? AND service_code = ?",
                 (day_start, day_start, day_start, lookback, service_code),
             ).fetchone()
-        # the line's order (ordering.order_line) is the SQL order above; re-sorting in Python
-        # keeps one definition authoritative and is a no-op when they agree
-        head = ordering.order_line(head, due_limit=due)
         tickets = [
             self._view(t, people_ahead=i, estimated=_estimate(i, per_person, open_counters))
             for i, t in enumerate(head)

@@ -89,11 +89,26 @@ class QueueMachine(RuleBasedStateMachine):
         return (0 if ticket["preferential"] else 1, ticket["arrived_at"], ticket["id"])
 
     def waiting(self, service: str) -> list[dict]:
+        """Everyone waiting for the service, including tickets sent to one counter."""
         return sorted(
             (
                 t
                 for t in self.tickets.values()
                 if t["status"] == "waiting" and t["service"] == service
+            ),
+            key=self.key,
+        )
+
+    def line(self, service: str) -> list[dict]:
+        """The shared line of the service (tickets not sent to a specific counter)."""
+        return [t for t in self.waiting(service) if t["target"] is None]
+
+    def sent_to(self, counter: str) -> list[dict]:
+        return sorted(
+            (
+                t
+                for t in self.tickets.values()
+                if t["status"] == "waiting" and t["target"] == counter
             ),
             key=self.key,
         )
@@ -138,7 +153,7 @@ class QueueMachine(RuleBasedStateMachine):
         )
         assert outcome.ok, outcome.error
         view = outcome.result["ticket"]
-        ahead = len([t for t in self.waiting(service) if not preferential or t["preferential"]])
+        ahead = len([t for t in self.line(service) if not preferential or t["preferential"]])
         assert view["people_ahead"] == ahead
         self.tickets[view["ticket_id"]] = {
             "id": view["ticket_id"],
@@ -147,6 +162,7 @@ class QueueMachine(RuleBasedStateMachine):
             "arrived_at": datetime.fromisoformat(view["arrived_at"]),
             "status": "waiting",
             "counter": None,
+            "target": None,
             "recalls": 0,
             "finished": 0,
         }
@@ -157,7 +173,8 @@ class QueueMachine(RuleBasedStateMachine):
 
     @rule(counter=st.sampled_from(sorted(COUNTERS)))
     def call_next(self, counter: str) -> None:
-        heads = {s: self.waiting(s)[0] for s in COUNTERS[counter] if self.waiting(s)}
+        heads = {s: self.line(s)[0] for s in COUNTERS[counter] if self.line(s)}
+        direct = self.sent_to(counter)
         outcome = self.send(Role.COUNTER, counter, "call_next")
         if not self.open[counter]:
             assert outcome.error.code == ErrorCode.COUNTER_NOT_OPEN
@@ -165,12 +182,18 @@ class QueueMachine(RuleBasedStateMachine):
         if self.held[counter] is not None:
             assert outcome.error.code == ErrorCode.COUNTER_BUSY
             return
-        if not heads:
+        if not heads and not direct:
             assert outcome.error.code == ErrorCode.QUEUE_EMPTY
             return
         assert outcome.ok, outcome.error
         ticket = self.tickets[outcome.result["ticket"]["ticket_id"]]
         assert ticket["status"] == "waiting"  # never a finished or held ticket
+        if direct:  # a ticket sent to this counter goes first, oldest first
+            assert ticket["id"] == direct[0]["id"]
+            ticket.update(status="called", counter=counter, target=None, recalls=0)
+            self.held[counter] = ticket["id"]
+            return
+        assert ticket["target"] is None
         # the head of its own line: FIFO within the class, preferential first
         assert heads[ticket["service"]]["id"] == ticket["id"]
         if not ticket["preferential"]:
@@ -235,7 +258,18 @@ class QueueMachine(RuleBasedStateMachine):
                 datetime.fromisoformat(outcome.result["ticket"]["arrived_at"])
                 == ticket["arrived_at"]
             )
-            ticket.update(status="waiting", service=to_service, counter=None)
+            ticket.update(status="waiting", service=to_service, counter=None, target=None)
+            self.held[counter] = None
+
+    @rule(data=st.data(), to_counter=st.sampled_from(sorted(COUNTERS)))
+    def transfer_to_counter(self, data, to_counter: str) -> None:
+        counter = self.pick_holder(data)
+        held = self.held[counter]
+        expected = held is not None and to_counter != counter
+        outcome = self.send(Role.COUNTER, counter, "transfer_ticket", to_counter_id=to_counter)
+        assert outcome.ok == expected, outcome.error
+        if expected:
+            self.tickets[held].update(status="waiting", counter=None, target=to_counter)
             self.held[counter] = None
 
     @rule(data=st.data())
@@ -303,9 +337,9 @@ class QueueMachine(RuleBasedStateMachine):
         for tid, ticket in self.tickets.items():
             assert finishes.get(tid, 0) == ticket["finished"] <= 1
         for service in SERVICES:
-            waiting = self.waiting(service)
-            pref = sum(1 for t in waiting if t["preferential"])
-            assert lines[service] == (len(waiting), len(waiting), pref)
+            line = self.line(service)
+            pref = sum(1 for t in line if t["preferential"])
+            assert lines[service] == (len(self.waiting(service)), len(line), pref)
 
     @invariant()
     def published_lines_are_in_service_order(self) -> None:
