@@ -108,8 +108,11 @@ PARAMS: dict[Action, type[BaseModel]] = {
 TICKET_ACTIONS = {Action.ISSUE_TICKET, Action.CHECKIN_APPOINTMENT, Action.REPORT_PRINT}
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _ENCODER.encode(value)
 
 
 def _new_id() -> str:

@@ -1,7 +1,9 @@
 """Order of service: who is next in a service's line, and which line a counter serves next.
 
 Pure functions over ticket rows (mappings with the ``tickets`` columns); no I/O, so the rules
-are tested directly and shared by the engine's ``call_next`` and its published queue state.
+are tested directly. The engine reads each line's head in SQL with ``LINE_ORDER``, the twin of
+``sort_key`` (the hypothesis state machine checks the published order against a model), and
+uses ``choose_next`` to pick across the services a counter attends.
 
 Within one service the line is ordered by (class, original arrival, ticket id):
 class 0 preferential (Ley 28683), class 1 appointments due within the window, class 2 the
