@@ -3,9 +3,10 @@
 paho's network thread only enqueues; one worker thread decodes each request, runs it on the
 engine (one committed transaction), answers on the response topic and only then publishes the
 call events, print jobs and retained states the command changed. Sign-in (argon2, slow on
-purpose) runs its engine call on a second thread and hands the outcome back to the worker. The same worker republishes
-every retained state after each (re)connect and runs the engine's housekeeping every few
-seconds, so all publishing is serialised and a stale republish never overwrites a newer state.
+purpose) runs its engine call on a second thread and hands the outcome back to the worker.
+The same worker republishes every retained state after each (re)connect and runs the engine's
+housekeeping every few seconds, so all publishing is serialised and a stale republish never
+overwrites a newer state.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ SLOW_ACTIONS = frozenset({Action.SIGN_IN})
 
 @dataclass
 class BridgeStats:
-    """Counters for tests, the bench and ``status``; touched only by the worker thread."""
+    """Counters for tests and logs; written by the worker (the slow lane only adds to
+    ``internal_errors``)."""
 
     received: int = 0
     executed: int = 0
