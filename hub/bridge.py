@@ -265,9 +265,19 @@ class HubBridge:
                     "worker job failed",
                     extra={"alegra_fields": {"event": "worker_error", "error": type(exc).__name__}},
                 )
-            if kind == "housekeeping" or time.monotonic() >= next_housekeeping:
-                if kind != "housekeeping":
+            if kind != "housekeeping" and time.monotonic() >= next_housekeeping:
+                # a busy hub still does its housekeeping on time
+                try:
                     self._housekeeping()
+                except Exception as exc:
+                    self.stats.internal_errors += 1
+                    log.exception(
+                        "housekeeping failed",
+                        extra={
+                            "alegra_fields": {"event": "worker_error", "error": type(exc).__name__}
+                        },
+                    )
+            if kind == "housekeeping" or time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + self.housekeeping_interval_s
 
     def _drain(self) -> None:

@@ -163,6 +163,8 @@ class DoubleEngine:
 
     def housekeeping(self):
         self.housekeeping_calls += 1
+        if self.explode:
+            raise RuntimeError("clock broken")
         return CommandOutcome(status="ok")
 
     def sede_info(self):
@@ -317,3 +319,20 @@ def test_a_slow_sign_in_does_not_hold_up_tickets(double_bridge, mqtt_broker, sed
         assert time.monotonic() - began < 1.0
         assert not signing_in.done()
         assert signing_in.result(5).result == {"signed_in": True}
+
+
+@pytest.mark.mqtt
+def test_failing_housekeeping_does_not_stop_the_worker(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    engine.explode = True
+    calls = engine.housekeeping_calls
+    deadline = time.monotonic() + 5
+    while engine.housekeeping_calls < calls + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.housekeeping_calls >= calls + 3  # it kept trying, every interval
+    assert bridge.stats.internal_errors >= 3
+    engine.explode = False
+    with DeviceClient(
+        sede_id=sede_id, role="kiosk", device_id="k1", host=mqtt_broker.host, port=mqtt_broker.port
+    ) as kiosk:
+        assert kiosk.request("issue_ticket", {"service_code": "orientacion"}).status == "ok"
