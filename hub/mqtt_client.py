@@ -228,7 +228,8 @@ class DeviceClient:
 
 class StateWatcher:
     """Subscribes to everything a display or monitor sees of a sede and keeps the latest
-    retained payloads (topic -> JSON) plus the non-retained events in arrival order."""
+    payload per topic in ``retained`` (topic -> JSON; the retained states, plus whatever
+    ``extra_filters`` bring) and the call events, in arrival order, in ``events``."""
 
     def __init__(
         self,
@@ -275,11 +276,10 @@ class StateWatcher:
         except ValueError:
             return
         with self._cond:
-            if message.retain or message.topic != topics.call_event(self.sede_id):
-                if message.topic != topics.call_event(self.sede_id):
-                    self.retained[message.topic] = payload
             if message.topic == topics.call_event(self.sede_id):
                 self.events.append((message.topic, payload, arrived))
+            else:
+                self.retained[message.topic] = payload
             self._cond.notify_all()
         for listener in list(self._listeners):
             listener(message.topic, payload)

@@ -344,3 +344,23 @@ def test_logs_carry_ids_and_codes_but_never_the_dni(hub, caplog):
     assert any(c.get("code") == "unknown_service" for c in commands)
     assert all("40718263" not in line for line in lines)
     assert "40718263" not in caplog.text
+
+
+def test_print_job_goes_to_the_issuing_kiosk_only(hub, sede_id, mqtt_broker):
+    own = topics.print_job(sede_id, "k1")
+    other = topics.print_job(sede_id, "k2")
+    watch = StateWatcher(
+        sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port, extra_filters=(own, other)
+    ).connect()
+    try:
+        kiosk = hub.device("kiosk", "k1")
+        issued = _ok(kiosk.request("issue_ticket", {"service_code": "victimas"}))["ticket"]
+        assert watch.wait_for(lambda w: own in w.retained)
+        job = watch.retained[own]
+        assert job["ticket"]["number"] == issued["number"] == "V001"
+        assert job["reprint"] is False and job["service_name"] == "Defensa de víctimas"
+        assert other not in watch.retained
+        printed = kiosk.request("report_print", {"ticket_id": issued["ticket_id"], "ok": True})
+        assert printed.status == "ok", printed.error
+    finally:
+        watch.close()
