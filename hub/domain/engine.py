@@ -293,7 +293,11 @@ class HubEngine:
             act = Action(action)
         except ValueError:
             return _fail(_error(ErrorCode.UNKNOWN_ACTION))
-        if act not in ROLE_ACTIONS.get(Role(actor.role), frozenset()):
+        try:
+            allowed = ROLE_ACTIONS[Role(actor.role)]
+        except ValueError:
+            allowed = frozenset()
+        if act not in allowed:
             return _fail(_error(ErrorCode.FORBIDDEN))
         try:
             parsed = PARAMS[act].model_validate(params)

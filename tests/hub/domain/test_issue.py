@@ -131,6 +131,8 @@ def test_bad_kiosk_input_is_refused_and_changes_nothing(hub, unchanged):
             service_code="orientacion",
         )
         assert display.error.code == ErrorCode.FORBIDDEN
+        stranger = hub.send("intruder", "x-1", "issue_ticket", service_code="orientacion")
+        assert stranger.error.code == ErrorCode.FORBIDDEN
 
 
 def test_sede_closed_outside_hours_unless_policy_allows(
