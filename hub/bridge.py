@@ -93,6 +93,8 @@ class HubBridge:
         self._slow_lane: threading.Thread | None = None
         self._client = self._make_client()
         self._last_open_now: bool | None = None
+        self._devices: dict[str, str] = {}
+        self._device_availability_filter = f"{topics.sede_base(sede_id)}/device/+/availability"
         #: called by the worker after each handled message (tests and the bench hook in here)
         self.on_handled: Callable[[str, str], None] | None = None
 
@@ -206,7 +208,9 @@ class HubBridge:
             return
         set_nodelay(client)
         self._connected.set()
-        client.subscribe(topics.request_filter(self.sede_id), qos=QOS)
+        client.subscribe(
+            [(topics.request_filter(self.sede_id), QOS), (self._device_availability_filter, QOS)]
+        )
         log_event(
             log, logging.INFO, "connected to broker", event="mqtt_connected", sede=self.sede_id
         )
@@ -227,6 +231,9 @@ class HubBridge:
             )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        if message.topic.endswith("/availability"):
+            self._jobs.put(("availability", (message.topic, bytes(message.payload))))
+            return
         if message.retain:
             # A request someone published with retain=True, handed to us because we just
             # subscribed: it is an old ask, not a new one. Never run it; clear it instead.
@@ -257,6 +264,8 @@ class HubBridge:
                     self._housekeeping()
                 elif kind == "stale":
                     self._clear_stale(payload)
+                elif kind == "availability":
+                    self._device_availability(*payload)
                 elif kind == "outcome":
                     self._finish(*payload)
             except Exception as exc:  # the worker must survive anything a job throws
@@ -311,6 +320,28 @@ class HubBridge:
             if info.is_open_now != self._last_open_now:
                 self._publish_model(topics.config_topic(self.sede_id), info, retain=True)
                 self._last_open_now = info.is_open_now
+
+    def _device_availability(self, topic: str, payload: bytes) -> None:
+        """Track (and log on change) which kiosks, displays and counters are online."""
+        device_id = topic.split("/")[-2]
+        try:
+            state = Availability.model_validate_json(payload).state if payload else "offline"
+        except ValueError:
+            return
+        if self._devices.get(device_id) != state:
+            self._devices[device_id] = state
+            log_event(
+                log,
+                logging.INFO if state == "online" else logging.WARNING,
+                f"device {state}",
+                event="device_availability",
+                device=device_id,
+                status=state,
+            )
+
+    def device_states(self) -> dict[str, str]:
+        """Last known availability of each device ("online" / "offline")."""
+        return dict(self._devices)
 
     def _clear_stale(self, topic: str) -> None:
         self.stats.ignored += 1

@@ -336,3 +336,21 @@ def test_failing_housekeeping_does_not_stop_the_worker(double_bridge, mqtt_broke
         sede_id=sede_id, role="kiosk", device_id="k1", host=mqtt_broker.host, port=mqtt_broker.port
     ) as kiosk:
         assert kiosk.request("issue_ticket", {"service_code": "orientacion"}).status == "ok"
+
+
+@pytest.mark.mqtt
+def test_hub_tracks_device_availability(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    kiosk = DeviceClient(
+        sede_id=sede_id, role="kiosk", device_id="k7", host=mqtt_broker.host, port=mqtt_broker.port
+    ).connect()
+    deadline = time.monotonic() + 5
+    while bridge.device_states().get("k7") != "online" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bridge.device_states()["k7"] == "online"
+    kiosk.close()
+    deadline = time.monotonic() + 5
+    while bridge.device_states().get("k7") != "offline" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bridge.device_states()["k7"] == "offline"
+    assert bridge.stats.received == 0  # availability is not a command
