@@ -4,6 +4,7 @@ each with its own engine on the same SQLite file."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -17,6 +18,7 @@ import pytest
 from contracts.errors import ErrorCode
 from contracts.mqtt import Role
 from hub.config import SedeConfig
+from hub.domain import store
 from hub.ports import Actor
 
 REPO = Path(__file__).resolve().parents[3]
@@ -102,7 +104,9 @@ CHILD = textwrap.dedent(
     while not (Path(config_path).parent / "go").exists():
         time.sleep(0.005)
     got = []
-    if mode == "issue":
+    if mode == "open":
+        pass  # opening (migrating, bootstrapping) a fresh file at the same time is the test
+    elif mode == "issue":
         for _ in range(150):
             for device in devices:
                 out = engine.execute(actor=Actor(Role.KIOSK, device), action="issue_ticket",
@@ -190,6 +194,21 @@ def test_two_processes_calling_next_never_get_the_same_ticket(
     assert len(called) == len(set(called)) == 200
     assert set(called) == issued
     assert first and second  # both processes really competed
+
+
+def test_two_processes_opening_a_fresh_file_at_once_migrate_it_once(tmp_path, make_config, clock):
+    db_path = tmp_path / "fresh.db"
+    assert not db_path.exists()
+    _run_children(tmp_path, make_config(), db_path, clock.now, "open", [["k1"], ["k2"]])
+    conn = sqlite3.connect(db_path)
+    try:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+        meta = dict(conn.execute("SELECT key, value FROM hub_meta"))
+        counters = conn.execute("SELECT COUNT(*) FROM counters").fetchone()[0]
+    finally:
+        conn.close()
+    assert versions == [v for v, _, _ in store.MIGRATIONS]
+    assert meta["sede_id"] == "sede-test" and counters == 3
 
 
 def test_engine_rejects_a_file_of_another_sede(
