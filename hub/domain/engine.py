@@ -1595,7 +1595,10 @@ class HubEngine:
             "SELECT * FROM tickets WHERE counter_id = ? AND status = 'parked' ORDER BY arrived_at",
             (counter_id,),
         ).fetchall()
-        staff = self._staff.get(row["username"]) if row["username"] else None
+        staff = None
+        if row["username"]:
+            synced = self._staff.get(row["username"]) or self._synced_staff(row["username"])
+            staff = synced if isinstance(synced, StaffUserConfig) else None
         status = CounterStatus(row["status"])
         return CounterState(
             counter_id=counter_id,
