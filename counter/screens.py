@@ -160,7 +160,7 @@ def build(phase: str, *, connected: bool = True, error: str = ""):
         model.apply_counter_state(counter_state(phase))
     model.set_connected(connected)
     if error:
-        model._set_error(error)
+        model.show_error(error)
     window = CounterWindow(model)
     return model, window
 

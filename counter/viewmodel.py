@@ -54,6 +54,7 @@ class Phase(StrEnum):
 
 
 ReplyCallback = Callable[[CommandResponse | None], None]
+WAITS_REFRESH_TICKS = 15  # seconds between refreshes of the waiting lists' wait times
 
 #: Commands that change this counter's state: after the answer the view waits for the new
 #: CounterState before taking another command (reprint changes nothing here).
@@ -152,6 +153,7 @@ class CounterViewModel(QObject):
         self._settle_timer.timeout.connect(self._settled)
         self.error = ""
         self.notice = ""
+        self._ticks = 0
         self._elapsed_timer = QTimer(self)
         self._elapsed_timer.setInterval(1000)
         self._elapsed_timer.timeout.connect(self.tick)
@@ -336,6 +338,10 @@ class CounterViewModel(QObject):
         self._command(Action.SIGN_OUT, {}, done)
 
     def open_counter(self, services: list[str] | None = None) -> None:
+        """Open with ``services`` (None: the ones the sede config gives this counter)."""
+        if services is not None and not services:
+            self._set_error(self.tr("counter.open.none"))
+            return
         params: dict[str, Any] = {"services": list(services)} if services else {}
         self._command(Action.OPEN_COUNTER, params)
 
@@ -401,12 +407,19 @@ class CounterViewModel(QObject):
 
     # ------------------------------------------------------------------ internals
 
+    def show_error(self, text: str) -> None:
+        """Show a message in the error bar (screens and the app's own checks)."""
+        self._set_error(text)
+
     def _settled(self) -> None:
         self.busy_action = None
         self.changed.emit()
 
     def tick(self) -> None:
         self.elapsed_changed.emit(self.elapsed_text())
+        self._ticks += 1
+        if self._ticks % WAITS_REFRESH_TICKS == 0 and self.queues:
+            self.changed.emit()  # the waits shown in the lists grow while nothing else moves
 
     def _set_error(self, text: str) -> None:
         self.error = text

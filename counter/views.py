@@ -272,11 +272,7 @@ class OpenPage(QWidget):
         return [code for code, check in self.checks.items() if check.isChecked()]
 
     def _submit(self) -> None:
-        selected = self.selected()
-        if not selected:
-            self._model._set_error(self._model.tr("counter.open.none"))
-            return
-        self._model.open_counter(selected)
+        self._model.open_counter(self.selected())
 
 
 class TicketCard(QFrame):

@@ -216,6 +216,24 @@ def test_command_parameters(model, sender):
     )
 
 
+def test_open_needs_at_least_one_service(model, sender):
+    model.apply_counter_state(counter_state("closed"))
+    model.open_counter([])
+    assert sender.sent == []
+    assert model.error == "Elija al menos un servicio."
+    model.open_counter(None)  # the counter's configured services
+    assert (sender.actions, sender.sent[-1].params) == (["open_counter"], {})
+
+
+def test_waits_in_the_lists_are_refreshed_while_idle(model, qtbot):
+    model.apply_counter_state(counter_state("idle"))
+    changes = []
+    model.changed.connect(lambda: changes.append(1))
+    for _ in range(30):
+        model.tick()
+    assert len(changes) == 2
+
+
 def test_transfer_and_pause_need_a_target_and_a_reason(model, sender):
     model.apply_counter_state(counter_state("serving"))
     model.transfer()
