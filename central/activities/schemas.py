@@ -212,10 +212,11 @@ class SupervisionRow(BaseModel):
     attentions_per_day: float | None
     avg_attention_minutes: float | None
     pause_minutes: float
-    open_cases: int | None  # None when the case files module is not installed
+    open_cases: int  # case files still open, assigned to the row's professionals
     workload_ceiling: int
+    # average open files per professional carrying files, as a % of the ceiling
     workload_pct: float | None
-    over_ceiling: bool
+    over_ceiling_count: int  # professionals carrying more open files than the ceiling
 
 
 class SupervisionReport(BaseModel):
