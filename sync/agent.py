@@ -48,6 +48,8 @@ class AgentSettings(BaseSettings):
     batch_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     timeout_s: float = Field(default=20.0, gt=0)
     verify_tls: bool = True
+    backoff_base_s: float = Field(default=1.0, gt=0)
+    backoff_cap_s: float = Field(default=120.0, gt=0)
 
     def token(self) -> str | None:
         if self.device_token is not None:
@@ -70,6 +72,8 @@ class RetryLater(Exception):
 
 @dataclass
 class _Backoff:
+    base_s: float = 1.0
+    cap_s: float = 120.0
     attempt: int = 0
     not_before: float = 0.0  # monotonic
     rng: random.Random = field(default_factory=random.Random)
@@ -79,7 +83,13 @@ class _Backoff:
 
     def failed(self, retry_after_s: float | None) -> float:
         self.attempt += 1
-        delay = backoff_delay(self.attempt, retry_after_s=retry_after_s, rng=self.rng)
+        delay = backoff_delay(
+            self.attempt,
+            base_s=self.base_s,
+            cap_s=self.cap_s,
+            retry_after_s=retry_after_s,
+            rng=self.rng,
+        )
         self.not_before = time.monotonic() + delay
         return delay
 
@@ -102,6 +112,8 @@ class SyncAgent:
         pull_interval_s: float = 30.0,
         timeout_s: float = 20.0,
         verify_tls: bool = True,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 120.0,
         client: httpx.Client | None = None,
     ) -> None:
         self.db_path = Path(db_path)
@@ -117,8 +129,8 @@ class SyncAgent:
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._force_stub = False
         self._lock = threading.Lock()  # one push or pull at a time in this agent
-        self._push_backoff = _Backoff()
-        self._pull_backoff = _Backoff()
+        self._push_backoff = _Backoff(backoff_base_s, backoff_cap_s)
+        self._pull_backoff = _Backoff(backoff_base_s, backoff_cap_s)
         self._stop = threading.Event()
         self._scheduler: Any = None
         self._watcher: threading.Thread | None = None
@@ -141,6 +153,8 @@ class SyncAgent:
             pull_interval_s=settings.pull_interval_s,
             timeout_s=settings.timeout_s,
             verify_tls=settings.verify_tls,
+            backoff_base_s=settings.backoff_base_s,
+            backoff_cap_s=settings.backoff_cap_s,
         )
 
     # ------------------------------------------------------------------ push

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from hub.config import CounterConfig, QueuePolicy, SedeConfig, ServiceConfig
+from hub.config import CounterConfig, QueuePolicy, SedeConfig, ServiceConfig, StaffUserConfig
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -166,4 +166,21 @@ def hub_sede_config(sede_id: str = "sede-sync") -> SedeConfig:
             CounterConfig(id="v2", name="Ventanilla 2", number=2, services={"orientacion": 1}),
         ],
         queue=QueuePolicy(issue_outside_hours=True),
+        staff=[
+            StaffUserConfig(
+                username=LOCAL_STAFF,
+                display_name="Personal local",
+                password_hash=_local_hash(),
+            )
+        ],
     )
+
+
+LOCAL_STAFF = "local"
+LOCAL_PASSWORD = "clave-local-de-prueba"  # noqa: S105 - test fixture
+
+
+def _local_hash() -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(LOCAL_PASSWORD)

@@ -155,3 +155,303 @@ def admin_headers(central: Central) -> dict[str, str]:
     session.commit()
     session.close()
     return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+# ------------------------------------------------------------------ real processes and a proxy
+
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+TRAFFIC = Path(__file__).resolve().parent / "procs" / "hub_traffic.py"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FaultProxy:
+    """TCP proxy between the hub agent and central that the test controls.
+
+    Modes: ``up``; ``down`` (both directions cut: connections reset); ``drop_requests`` (hub to
+    central cut: bytes vanish, the hub times out); ``drop_responses`` (central to hub cut: the
+    request arrives and commits, the answer never does); ``truncate`` (answers cut off after
+    ``truncate_at`` bytes, then the connection closes); ``error_5xx`` (a load balancer's 503
+    while central is unreachable)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_tcp_port()
+        self.mode = "up"
+        self.truncate_at = 200
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", self.port))
+        self._server.listen(64)
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def set(self, mode: str) -> None:
+        self.mode = mode
+        if mode in ("down", "truncate", "error_5xx"):
+            self._reset_all()
+
+    def _reset_all(self) -> None:
+        with self._lock:
+            for sock in list(self._open):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            self._open.clear()
+
+    def _track(self, *socks: socket.socket) -> None:
+        with self._lock:
+            self._open.update(socks)
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            mode = self.mode
+            if mode == "down":
+                client.close()
+                continue
+            if mode == "error_5xx":
+                threading.Thread(target=self._answer_503, args=(client,), daemon=True).start()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            self._track(client, upstream)
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _answer_503(self, client: socket.socket) -> None:
+        try:
+            client.settimeout(2)
+            client.recv(65536)
+            body = b'{"code":"unavailable","message":"central no disponible"}'
+            client.sendall(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+        except OSError:
+            pass
+        finally:
+            client.close()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, to_central: bool) -> None:
+        sent = 0
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                mode = self.mode
+                if mode == "down":
+                    break
+                if to_central and mode == "drop_requests":
+                    continue
+                if not to_central and mode == "drop_responses":
+                    continue
+                if not to_central and mode == "truncate":
+                    room = self.truncate_at - sent
+                    if room <= 0:
+                        break
+                    data = data[:room]
+                sink.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+            with self._lock:
+                self._open.discard(source)
+                self._open.discard(sink)
+
+    def close(self) -> None:
+        self._stopped = True
+        self._server.close()
+        self._reset_all()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEGRA_")}
+    env.update(extra)
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+class CentralProcess:
+    """``alegra central run`` as a real process on the given database."""
+
+    def __init__(self, db_url: str, data_dir: Path) -> None:
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.port = free_tcp_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, db_url: str | None = None) -> None:
+        self.db_url = db_url or self.db_url
+        log = open(self.data_dir / "central.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "alegra.cli", "central", "run", "--port", str(self.port)],
+            env=_env(
+                ALEGRA_DATABASE_URL=self.db_url,
+                ALEGRA_DATA_DIR=str(self.data_dir),
+                ALEGRA_SECRET_KEY="fault-tests-" + "k" * 40,
+                ALEGRA_LOG_LEVEL="WARNING",
+            ),
+            stdout=log,
+            stderr=log,
+            cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    httpx.get(f"http://127.0.0.1:{self.port}/api/v1/health", timeout=1).status_code
+                    == 200
+                ):
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError((self.data_dir / "central.log").read_text()[-3000:])
+            time.sleep(0.2)
+        raise RuntimeError("central did not start")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+class HubSide:
+    """The sede: its SQLite file, traffic processes and sync agent processes."""
+
+    def __init__(self, db_path: Path, sede_id: str, token: str, central_url: str) -> None:
+        self.db_path = db_path
+        self.sede_id = sede_id
+        self.token = token
+        self.central_url = central_url
+        self.agents: list[subprocess.Popen] = []
+        self.traffic: list[subprocess.Popen] = []
+
+    def start_agent(self, **settings: str) -> subprocess.Popen:
+        env = _env(
+            **{
+                "ALEGRA_SYNC_CENTRAL_URL": self.central_url,
+                "ALEGRA_SYNC_DEVICE_TOKEN": self.token,
+                "ALEGRA_SYNC_PUSH_INTERVAL_S": "0.5",
+                "ALEGRA_SYNC_PULL_INTERVAL_S": "0.5",
+                "ALEGRA_SYNC_TIMEOUT_S": "2",
+                "ALEGRA_SYNC_BATCH_EVENTS": "200",
+                # short back-off so that a test's last partition heals within seconds
+                "ALEGRA_SYNC_BACKOFF_BASE_S": "0.2",
+                "ALEGRA_SYNC_BACKOFF_CAP_S": "2",
+                **settings,
+            }
+        )
+        log = open(self.db_path.with_suffix(".agent.log"), "ab")  # noqa: SIM115
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "sync.cli", "run", "--db", str(self.db_path)],
+            env=env,
+            stdout=log,
+            stderr=log,
+            cwd=REPO,
+        )
+        self.agents.append(proc)
+        return proc
+
+    def start_traffic(self, tickets: int, *extra: str) -> subprocess.Popen:
+        proc = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                str(TRAFFIC),
+                "--db",
+                str(self.db_path),
+                "--sede",
+                self.sede_id,
+                "--tickets",
+                str(tickets),
+                *extra,
+            ],
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=open(self.db_path.with_suffix(".traffic.log"), "ab"),  # noqa: SIM115
+            cwd=REPO,
+        )
+        self.traffic.append(proc)
+        return proc
+
+    def kill_agents(self) -> None:
+        for proc in self.agents:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+        self.agents.clear()
+
+    def stop(self) -> None:
+        self.kill_agents()
+        for proc in self.traffic:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(5)
+
+
+@dataclass
+class Rig:
+    central: CentralProcess
+    proxy: FaultProxy
+    hub: HubSide
+    seed: dict[str, Any]
+    db_url: str
+    tmp_path: Path
+
+
+@pytest.fixture
+def rig(seeded_pg: tuple[str, dict[str, Any]], tmp_path: Path) -> Iterator[Rig]:
+    """Central (real process, PostgreSQL) behind a fault proxy, and a sede hub file."""
+    template_url, seed = seeded_pg
+    url = devtools.clone_pg_database(template_url)
+    central = CentralProcess(url, tmp_path)
+    central.start()
+    proxy = FaultProxy(central.port)
+    hub = HubSide(tmp_path / "hub.sqlite3", SEDE, seed["token"], f"http://127.0.0.1:{proxy.port}")
+    try:
+        yield Rig(central, proxy, hub, seed, url, tmp_path)
+    finally:
+        hub.stop()
+        proxy.close()
+        central.stop()
+        if central.db_url != url:
+            devtools.drop_pg_database(central.db_url)
+        devtools.drop_pg_database(url)
