@@ -102,6 +102,10 @@ def create_app(
     if importlib.util.find_spec("central.sync") is not None:
         importlib.import_module("central.sync").install(app)
 
+    # Citizens and case files (Module 02: central/citizens, central/cases): API, and pages with web.
+    if importlib.util.find_spec("central.cases") is not None:
+        importlib.import_module("central.cases").install(app, web=web)
+
     # The server-rendered web UI (central/web/) plugs in through install(app) when present.
     if web and importlib.util.find_spec("central.web") is not None:
         web_ui = importlib.import_module("central.web")

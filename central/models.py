@@ -6,6 +6,18 @@ from sqlmodel import SQLModel
 
 from central.audit.models import AuditChainHead, AuditEvent
 from central.auth.models import RefreshToken, TokenFamily, WebSession
+from central.cases.models import (
+    CaseAction,
+    CaseAlert,
+    CaseDeadline,
+    CaseDocument,
+    CaseEvent,
+    CaseFile,
+    CaseParty,
+    CaseReferral,
+    CaseSequence,
+)
+from central.citizens.models import Citizen, CitizenMerge, EligibilityStatement
 from central.devices.models import Device, EnrollmentCode
 from central.org.models import Counter, CounterService, District, OpeningHours, Sede, SedeService
 from central.sensitive.models import SensitiveNote
@@ -16,10 +28,22 @@ metadata = SQLModel.metadata
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "CaseAction",
+    "CaseAlert",
+    "CaseDeadline",
+    "CaseDocument",
+    "CaseEvent",
+    "CaseFile",
+    "CaseParty",
+    "CaseReferral",
+    "CaseSequence",
+    "Citizen",
+    "CitizenMerge",
     "Counter",
     "CounterService",
     "Device",
     "District",
+    "EligibilityStatement",
     "EnrollmentCode",
     "OpeningHours",
     "RefreshToken",

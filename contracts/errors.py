@@ -46,6 +46,15 @@ class ErrorCode(StrEnum):
     ENROLLMENT_CODE_INVALID = "enrollment_code_invalid"
     DEVICE_REVOKED = "device_revoked"
     HUB_UNREACHABLE = "hub_unreachable"  # set by a device itself when the hub did not answer
+    # central: citizens and case files (Module 02)
+    INVALID_DOCUMENT = "invalid_document"
+    INVALID_DATE = "invalid_date"
+    POSSIBLE_DUPLICATE = "possible_duplicate"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    INVALID_JUDICIAL_NUMBER = "invalid_judicial_number"
+    CASE_CLOSED = "case_closed"
+    FILE_TOO_LARGE = "file_too_large"
+    FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -85,6 +94,14 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.ENROLLMENT_CODE_INVALID: "El código de registro no es válido, ya fue usado o expiró.",
     ErrorCode.DEVICE_REVOKED: "El dispositivo fue dado de baja.",
     ErrorCode.HUB_UNREACHABLE: "No hay conexión con el servidor de la sede.",
+    ErrorCode.INVALID_DOCUMENT: "El número de documento no es válido para el tipo indicado.",
+    ErrorCode.INVALID_DATE: "La fecha no es válida.",
+    ErrorCode.POSSIBLE_DUPLICATE: "Ya existe una persona registrada con datos muy parecidos.",
+    ErrorCode.CONFLICT_OF_INTEREST: "Conflicto de intereses: la contraparte es cliente de la defensa pública.",
+    ErrorCode.INVALID_JUDICIAL_NUMBER: "El número de expediente judicial no tiene el formato del Poder Judicial.",
+    ErrorCode.CASE_CLOSED: "El expediente está cerrado o archivado.",
+    ErrorCode.FILE_TOO_LARGE: "El archivo supera el tamaño máximo permitido.",
+    ErrorCode.FILE_TYPE_NOT_ALLOWED: "Tipo de archivo no permitido.",
 }
 
 

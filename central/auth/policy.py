@@ -117,10 +117,23 @@ ACTIONS: dict[str, str] = {
     "audit.export": "Exportar la auditoría",
     "sensitive.read": "Leer datos sensibles (informes psicológicos, médicos, socioeconómicos, víctimas)",
     "sensitive.write": "Registrar datos sensibles",
+    # Module 02: citizens and case files
+    "citizens.read": "Ver el registro de ciudadanos",
+    "citizens.write": "Registrar y modificar ciudadanos",
+    "citizens.merge": "Fusionar registros duplicados de ciudadanos",
+    "income.read": "Leer declaraciones juradas de situación económica (datos sensibles)",
+    "income.write": "Registrar declaraciones juradas de situación económica",
+    "income.verify": "Verificar declaraciones juradas y emitir la resolución de no gratuidad",
+    "cases.read": "Ver expedientes",
+    "cases.write": "Abrir expedientes y registrar actuaciones, plazos, derivaciones y documentos",
+    "cases.sensitive": "Ver las partes reservadas de un expediente (víctimas, menores, documentos reservados)",
+    "cases.supervise": "Supervisar expedientes: plazos vencidos e ingesta de atenciones de sede",
 }
 
 # Reads of these actions are themselves written to the audit log.
-SENSITIVE_ACTIONS: frozenset[str] = frozenset({"sensitive.read", "audit.read", "audit.export"})
+SENSITIVE_ACTIONS: frozenset[str] = frozenset(
+    {"sensitive.read", "audit.read", "audit.export", "income.read", "cases.sensitive"}
+)
 
 _STAFF = (
     Profile.DEFENSOR_PUBLICO,
@@ -167,6 +180,32 @@ POLICY: dict[str, dict[Profile, Reach]] = {
     # and coordinators deliberately cannot read it.
     "sensitive.read": {p: _A for p in _SENSITIVE_STAFF},
     "sensitive.write": {p: _A for p in _SENSITIVE_STAFF},
+    # Module 02 (central.citizens, central.cases): staff work on their own sede's people and
+    # files; supervisors see their sede/district; income and victim data need explicit grants.
+    "citizens.read": {
+        _ADMIN: _N,
+        _DIR: _A,
+        _COORD: _A,
+        **{p: _A for p in _STAFF + _SENSITIVE_STAFF},
+    },
+    "citizens.write": {_ADMIN: _N, _COORD: _A, **{p: _A for p in _STAFF + _SENSITIVE_STAFF}},
+    "citizens.merge": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    "income.read": {Profile.ABOGADO_VERIFICADOR: _A, Profile.TRABAJADOR_SOCIAL: _A},
+    "income.write": {
+        Profile.ABOGADO_VERIFICADOR: _A,
+        Profile.TRABAJADOR_SOCIAL: _A,
+        Profile.DEFENSOR_PUBLICO: _A,
+        Profile.ORIENTADOR: _A,
+    },
+    "income.verify": {Profile.ABOGADO_VERIFICADOR: _A, Profile.TRABAJADOR_SOCIAL: _A},
+    "cases.read": {_ADMIN: _N, _DIR: _A, _COORD: _A, **{p: _A for p in _STAFF + _SENSITIVE_STAFF}},
+    "cases.write": {_COORD: _A, **{p: _A for p in _STAFF + _SENSITIVE_STAFF}},
+    "cases.sensitive": {
+        Profile.DEFENSOR_PUBLICO: _A,
+        Profile.ABOGADO_VERIFICADOR: _A,
+        **{p: _A for p in _SENSITIVE_STAFF},
+    },
+    "cases.supervise": {_ADMIN: _N, _DIR: _A, _COORD: _A},
 }
 
 # Which profiles a holder of a profile may grant (no privilege escalation through user admin).
