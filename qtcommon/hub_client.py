@@ -10,6 +10,7 @@ done twice) and turns a command that gets no answer in time into a local Spanish
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid
 from collections.abc import Mapping
@@ -285,6 +286,14 @@ class HubClient(QObject):
         if reason_code.is_failure:
             log.warning("broker refused connection: %s", reason_code)
             return
+        # MQTT packets are tiny: with Nagle on, a PUBACK followed by a PUBLISH waits for the
+        # broker's delayed ACK (~40 ms a hop). The broker side is set in installers/mosquitto.
+        sock = client.socket()
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass  # not a TCP socket
         sede = self.sede
         subscriptions = [
             topics.hub_availability(sede),
