@@ -24,7 +24,7 @@ import httpx
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.sync import PullPage, PushAck, SyncEvent
+from contracts.sync import PullPage, PushAck
 from sync import hub_store
 from sync.protocol.ack import central_behind, epoch_restored
 from sync.protocol.backoff import backoff_delay, parse_retry_after
@@ -32,6 +32,18 @@ from sync.protocol.batching import take_batch
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = "1"
+
+
+WIRE_FIELDS = ("seq", "event_id", "event_type", "aggregate_type", "aggregate_id", "created_at")
+_LIMITS = {"event_id": 64, "event_type": 80, "aggregate_type": 40, "aggregate_id": 80}
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _envelope_ok(head: dict[str, Any]) -> bool:
+    return all(isinstance(head.get(k), str) and 0 < len(head[k]) <= n for k, n in _LIMITS.items())
 
 
 class AgentSettings(BaseSettings):
@@ -128,6 +140,7 @@ class SyncAgent:
         )
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._force_stub = False
+        self._strict = False
         self._lock = threading.Lock()  # one push or pull at a time in this agent
         self._push_backoff = _Backoff(backoff_base_s, backoff_cap_s)
         self._pull_backoff = _Backoff(backoff_base_s, backoff_cap_s)
@@ -185,24 +198,34 @@ class SyncAgent:
             hub_store.write_state(self.conn, last_push_ok_at=hub_store.now_iso(), last_error="")
             return total
 
-    def _wire(self, event: dict[str, Any], *, stub: bool) -> dict[str, Any]:
-        try:
-            if stub:
-                raise ValueError("oversized")
-            SyncEvent.model_validate(event)
-            return event
-        except (ValidationError, ValueError):
-            # never let one bad row block the rest: central dead-letters the stub
-            return {
-                "seq": event["seq"],
-                "event_id": str(event["event_id"])[:64],
-                "event_type": (str(event.get("event_type")) or "unknown")[:80],
-                "aggregate_type": (str(event.get("aggregate_type")) or "unknown")[:40],
-                "aggregate_id": (str(event.get("aggregate_id")) or "?")[:80],
-                "created_at": event["created_at"],
+    def _wire(self, event: dict[str, Any], *, stub: bool) -> str:
+        """One event as JSON text. The payload is spliced in as stored (no parse, no re-encode)
+        unless a previous batch was refused as malformed (``_strict``): then each payload is
+        parsed, and one that cannot be is sent as a stub that central dead-letters, so a
+        corrupt row never blocks the rest."""
+        head = {k: event[k] for k in WIRE_FIELDS}
+        text = event["payload_json"]
+        if not stub and _envelope_ok(head) and text.startswith("{"):
+            if not self._strict:
+                return _dump(head)[:-1] + ',"payload":' + text + "}"
+            try:
+                payload = json.loads(text)
+                if isinstance(payload, dict):
+                    return _dump({**head, "payload": payload})
+            except ValueError:
+                pass
+        return _dump(
+            {
+                "seq": head["seq"],
+                "event_id": str(head["event_id"])[:64],
+                "event_type": (str(head.get("event_type")) or "unknown")[:80],
+                "aggregate_type": (str(head.get("aggregate_type")) or "unknown")[:40],
+                "aggregate_id": (str(head.get("aggregate_id")) or "?")[:80],
+                "created_at": head["created_at"],
                 "payload": None,
                 "oversized": True,
             }
+        )
 
     def _health(self, in_flight: int) -> dict[str, Any]:
         # the backlog once this batch is accepted, so central's figure reaches 0 when done
@@ -219,21 +242,24 @@ class SyncAgent:
             "last_pull_cursor": state.get("pull_cursor") or None,
         }
 
-    def _post_batch(self, epoch: int, wire: list[dict[str, Any]]) -> PushAck | None:
+    def _post_batch(self, epoch: int, wire: list[str]) -> PushAck | None:
         meta = hub_store.hub_meta(self.conn)
-        body = json.dumps(
-            {
-                "v": 1,
-                "sede_id": meta["sede_id"],
-                "hub_epoch": epoch,
-                "events": wire,
-                "health": self._health(len(wire)),
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=str,
+        body = (
+            '{"v":1,"sede_id":'
+            + _dump(meta["sede_id"])
+            + ',"hub_epoch":'
+            + str(int(epoch))
+            + ',"events":['
+            + ",".join(wire)
+            + '],"health":'
+            + _dump(self._health(len(wire)))
+            + "}"
         ).encode()
         response = self._request("POST", "/api/v1/sync/push", content=body)
+        if response.status_code == 422 and not self._strict:
+            self._strict = True  # a malformed stored payload: resend parsing each one
+            return None
+        self._strict = False
         if response.status_code == 409:
             detail = _json(response)
             if detail.get("code") == "epoch_conflict":

@@ -209,7 +209,8 @@ def pending_events(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]
             "aggregate_type": r["aggregate_type"],
             "aggregate_id": r["aggregate_id"],
             "created_at": r["created_at"],
-            "payload": json.loads(r["payload"]),
+            # kept as the stored JSON text: the agent splices it into the request unparsed
+            "payload_json": r["payload"],
         }
         for r in rows
     ]

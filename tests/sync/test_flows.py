@@ -327,3 +327,22 @@ def test_central_restored_from_an_older_backup_gets_everything_again(central, hu
     agent.push_once()
     assert hub_store.backlog(agent.conn)[0] == 0
     assert_same(agent, central)
+
+
+def test_corrupt_stored_payload_is_dead_lettered_not_blocking(central, hub_engine, agent):
+    run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
+    hub_store.hub_store.begin_immediate(agent.conn)
+    agent.conn.execute(
+        "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
+        "aggregate_id, payload, created_at) SELECT ?, sede_id, hub_epoch, 'ticket.issued', "
+        "'ticket', 'x', '{not json', created_at FROM outbox LIMIT 1",
+        (str(uuid.uuid4()),),
+    )
+    agent.conn.execute("COMMIT")
+    run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
+    agent.push_once()
+    assert hub_store.backlog(agent.conn)[0] == 0
+    with central.connect() as conn:
+        dead = service.list_dead_letters(conn, sede_ids=None)
+        assert len(conn.execute(select(m.sync_ticket)).all()) == 2
+    assert len(dead) == 1 and dead[0]["payload"] is None

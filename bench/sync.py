@@ -1,0 +1,379 @@
+"""Benchmark of hub -> central synchronisation into PostgreSQL, each figure next to its raw limit
+measured in the same run on the same machine and database server.
+
+    .venv/bin/python bench/sync.py [--events 50000] [--tickets 100] [--rate 5]
+
+Prints ONE JSON object (keys below are an interface, see issue 5):
+  drain_events_per_s       a backlog of --events outbox events on the hub drained by the sync
+                           agent over HTTP into ``alegra central run`` (a separate process) on
+                           PostgreSQL: inbox slot + effects + contiguous ack per batch, hub rows
+                           marked sent after each answer
+  raw_insert_events_per_s  the same rows inserted straight into the same tables of another
+                           fresh database (batched executemany, one transaction per 1,000)
+  issue_to_central_p99_s   steady state, WAN up: a ticket issued through HubEngine at the hub
+                           until its row is visible in central's database (agent running with its
+                           scheduler and file watcher, as in ``alegra hub run``)
+plus the ratio, the p50, settings and pass/fail per target (>= 10,000 events/s, >= 30 % of raw,
+p99 < 2 s). The backlog is made of the hub's own ticket events (issued, called, started,
+finished; four per ticket) cloned from payloads the engine wrote, with fresh ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+SEDE = "sede-bench"
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_central(db_url: str, data_dir: Path) -> tuple[subprocess.Popen, int]:
+    import httpx
+
+    port = _port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEGRA_")}
+    env.update(
+        ALEGRA_DATABASE_URL=db_url,
+        ALEGRA_DATA_DIR=str(data_dir),
+        ALEGRA_SECRET_KEY="bench-" + "k" * 40,
+        ALEGRA_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(REPO),
+    )
+    log = open(data_dir / "central.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "alegra.cli", "central", "run", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=log,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("central did not start: " + (data_dir / "central.log").read_text()[-2000:])
+
+
+def _sample_ticket_events(tmp: Path) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """One ticket's life as the engine writes it to the outbox (issued .. finished)."""
+    from contracts.mqtt import Role
+    from hub.domain.engine import HubEngine
+    from hub.ports import Actor
+    from sync import devtools
+
+    engine = HubEngine(devtools.hub_sede_config(SEDE), tmp / "sample.sqlite3")
+    counter = Actor(role=Role.COUNTER, device_id="v1")
+
+    def run(actor: Actor, action: str, **params: Any) -> None:
+        out = engine.execute(
+            actor=actor, action=action, params=params, request_id=str(uuid.uuid4())
+        )
+        assert out.status == "ok", out.error
+
+    run(counter, "sign_in", username=devtools.LOCAL_STAFF, password=devtools.LOCAL_PASSWORD)
+    run(counter, "open_counter")
+    engine._conn.execute("DELETE FROM outbox")  # noqa: SLF001 - keep only the ticket's life
+    run(Actor(role=Role.KIOSK, device_id="k1"), "issue_ticket", service_code="orientacion")
+    run(counter, "call_next")
+    current = engine.counter_state("v1").current
+    assert current is not None
+    run(counter, "start_attention", ticket_id=current.ticket_id)
+    run(counter, "finish_attention", outcome="atendido")
+    rows = engine._conn.execute(  # noqa: SLF001
+        "SELECT event_type, aggregate_type, payload FROM outbox WHERE aggregate_type = 'ticket' "
+        "ORDER BY seq"
+    ).fetchall()
+    engine.close()
+    return [(r[0], r[1], current.ticket_id, json.loads(r[2])) for r in rows]
+
+
+def _fill_backlog(db_path: Path, sample: list, events: int) -> int:
+    """Write ``events`` outbox rows (whole tickets) into a fresh hub file."""
+    from hub.domain.engine import HubEngine
+    from hub.domain.store import begin_immediate, iso
+    from sync import devtools
+
+    HubEngine(devtools.hub_sede_config(SEDE), db_path).close()
+    from sync import hub_store
+
+    conn = hub_store.open_db(db_path)
+    meta = hub_store.hub_meta(conn)
+    from datetime import UTC, datetime
+
+    now = iso(datetime.now(UTC))
+    rows = []
+    tickets = events // len(sample)
+    for _ in range(tickets):
+        ticket_id = str(uuid.uuid4())
+        for event_type, aggregate_type, _old, payload in sample:
+            body = json.loads(json.dumps(payload))
+            body["ticket"]["id"] = ticket_id
+            body["event"]["id"] = str(uuid.uuid4())
+            body["event"]["ticket_id"] = ticket_id
+            rows.append(
+                (
+                    str(uuid.uuid4()),
+                    meta["sede_id"],
+                    int(meta["hub_epoch"]),
+                    event_type,
+                    aggregate_type,
+                    ticket_id,
+                    json.dumps(body, separators=(",", ":")),
+                    now,
+                )
+            )
+    begin_immediate(conn)
+    conn.executemany(
+        "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
+        "aggregate_id, payload, created_at) VALUES (?,?,?,?,?,?,?,?)",
+        rows,
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return len(rows)
+
+
+def _raw_insert(db_url: str, db_path: Path, batch: int) -> float:
+    """The same rows straight into the same tables, batched: the floor of any apply path."""
+    from datetime import UTC, datetime
+
+    from central.core.db import make_engine
+    from central.sync import models as m
+    from sync import hub_store
+
+    conn_hub = hub_store.open_db(db_path)
+    rows = conn_hub.execute("SELECT seq, event_id, payload FROM outbox ORDER BY seq").fetchall()
+    conn_hub.close()
+    engine = make_engine(db_url)
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            inbox, events, tickets = [], [], {}
+            for seq, event_id, text in chunk:
+                payload = json.loads(text)
+                record, history = payload["ticket"], payload["event"]
+                inbox.append(
+                    {
+                        "sede_id": SEDE,
+                        "hub_epoch": 1,
+                        "seq": seq,
+                        "event_id": event_id,
+                        "status": "applied",
+                        "received_at": now,
+                    }
+                )
+                events.append(
+                    {
+                        "id": history["id"],
+                        "ticket_id": history["ticket_id"],
+                        "sede_id": SEDE,
+                        "event_type": history["event_type"],
+                        "from_status": history.get("from_status"),
+                        "to_status": history["to_status"],
+                        "at": history["at"],
+                        "body": json.dumps(history),
+                    }
+                )
+                tickets[record["id"]] = {
+                    "id": record["id"],
+                    "sede_id": SEDE,
+                    "business_date": record["business_date"],
+                    "service_code": record["service_code"],
+                    "number": record["number"],
+                    "status": record["status"],
+                    "counter_id": record.get("counter_id"),
+                    "revision": record["revision"],
+                    "updated_at": record["updated_at"],
+                    "body": json.dumps(record),
+                    "received_at": now,
+                }
+            with conn.begin():
+                conn.execute(m.sync_inbox.insert(), inbox)
+                conn.execute(m.sync_ticket_event.insert(), events)
+                conn.execute(m.sync_ticket.insert(), list(tickets.values()))
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(rows) / elapsed
+
+
+def _steady_state(
+    db_url: str, port: int, token: str, tmp: Path, tickets: int, rate: float
+) -> list[float]:
+    from sqlalchemy import select
+
+    from central.core.db import make_engine
+    from central.sync import models as m
+    from contracts.mqtt import Role
+    from hub.domain.engine import HubEngine
+    from hub.ports import Actor
+    from sync import devtools
+    from sync.agent import SyncAgent
+
+    db_path = tmp / "steady.sqlite3"
+    engine = HubEngine(devtools.hub_sede_config(SEDE), db_path)
+    agent = SyncAgent(
+        db_path,
+        central_url=f"http://127.0.0.1:{port}",
+        token=token,
+        push_interval_s=10,
+        pull_interval_s=30,
+    )
+    central = make_engine(db_url)
+    issued: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    done = threading.Event()
+
+    def watch() -> None:
+        with central.connect() as conn:
+            while not done.is_set() or len(seen) < len(issued):
+                waiting = [t for t in list(issued) if t not in seen]
+                if waiting:
+                    found = conn.execute(
+                        select(m.sync_ticket.c.id).where(m.sync_ticket.c.id.in_(waiting))
+                    ).scalars()
+                    stamp = time.perf_counter()
+                    for ticket_id in found:
+                        seen[ticket_id] = stamp
+                    conn.rollback()
+                if done.is_set() and time.perf_counter() - max(issued.values(), default=0) > 30:
+                    return
+                time.sleep(0.01)
+
+    agent.start()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    kiosk = Actor(role=Role.KIOSK, device_id="k1")
+    time.sleep(1.0)  # first push/pull done
+    for _ in range(tickets):
+        started = time.perf_counter()
+        out = engine.execute(
+            actor=kiosk,
+            action="issue_ticket",
+            params={"service_code": "orientacion"},
+            request_id=str(uuid.uuid4()),
+        )
+        assert out.status == "ok", out.error
+        issued[out.result["ticket"]["ticket_id"]] = time.perf_counter()
+        time.sleep(max(0.0, 1 / rate - (time.perf_counter() - started)))
+    done.set()
+    watcher.join(40)
+    agent.stop()
+    engine.close()
+    central.dispose()
+    return [seen[t] - issued[t] for t in issued if t in seen] + [
+        float("inf") for t in issued if t not in seen
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=2000, help="events per push")
+    parser.add_argument("--tickets", type=int, default=100, help="steady-state samples")
+    parser.add_argument("--rate", type=float, default=5.0, help="steady-state tickets/s")
+    args = parser.parse_args()
+
+    from sync import devtools
+
+    if not devtools.pg_available():
+        print(json.dumps({"error": "PostgreSQL not reachable on 127.0.0.1:5432"}))
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="alegra-bench-sync-"))
+    url = devtools.create_pg_database("alegra_bench_sync")
+    raw_url = devtools.create_pg_database("alegra_bench_raw")
+    central_proc = None
+    try:
+        seed = devtools.seed_central(url, sede_id=SEDE)
+        devtools.seed_central(raw_url, sede_id=SEDE)
+        sample = _sample_ticket_events(tmp)
+        backlog_db = tmp / "backlog.sqlite3"
+        events = _fill_backlog(backlog_db, sample, args.events)
+        raw_rate = _raw_insert(raw_url, backlog_db, batch=1000)
+
+        central_proc, port = _start_central(url, tmp)
+        from sync import hub_store
+        from sync.agent import SyncAgent
+
+        agent = SyncAgent(
+            backlog_db,
+            central_url=f"http://127.0.0.1:{port}",
+            token=seed["token"],
+            batch_events=args.batch,
+            batch_bytes=8 * 1024 * 1024,
+            timeout_s=120,
+        )
+        agent.pull_once()
+        started = time.perf_counter()
+        acked = agent.push_once()
+        drain_s = time.perf_counter() - started
+        left = hub_store.backlog(agent.conn)[0]
+        agent.stop()
+        assert acked == events and left == 0, (acked, events, left)
+
+        latencies = sorted(_steady_state(url, port, seed["token"], tmp, args.tickets, args.rate))
+        p99 = latencies[min(len(latencies) - 1, int(round(0.99 * (len(latencies) - 1))))]
+        drain_rate = events / drain_s
+        result = {
+            "drain_events_per_s": round(drain_rate, 1),
+            "raw_insert_events_per_s": round(raw_rate, 1),
+            "drain_vs_raw": round(drain_rate / raw_rate, 3),
+            "issue_to_central_p99_s": round(p99, 3),
+            "issue_to_central_p50_s": round(statistics.median(latencies), 3),
+            "events": events,
+            "drain_s": round(drain_s, 2),
+            "batch_events": args.batch,
+            "steady_tickets": args.tickets,
+            "steady_rate_per_s": args.rate,
+            "database": "postgresql",
+            "central": "alegra central run (uvicorn, 1 process)",
+            "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+            "targets": {
+                "drain_events_per_s>=10000": drain_rate >= 10_000,
+                "drain_vs_raw>=0.30": drain_rate / raw_rate >= 0.30,
+                "issue_to_central_p99_s<2": p99 < 2.0,
+            },
+        }
+        print(json.dumps(result))
+        return 0
+    finally:
+        if central_proc is not None:
+            central_proc.send_signal(signal.SIGTERM)
+            try:
+                central_proc.wait(10)
+            except subprocess.TimeoutExpired:
+                central_proc.kill()
+        devtools.drop_pg_database(url)
+        devtools.drop_pg_database(raw_url)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
