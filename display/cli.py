@@ -28,6 +28,10 @@ def run(
     ),
 ) -> None:
     """Show the sede's calls, announce them, and reconnect by itself."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
     from qtcommon.hub_client import HubClient, parse_hub_address
     from qtcommon.i18n import CatalogError, Translator
     from qtcommon.screenshot import ensure_app
@@ -74,6 +78,12 @@ def run(
         window.show()
     else:
         window.showFullScreen()
+    # Ctrl+C / SIGTERM (the demo stops its apps this way): quit the loop, say "offline"
+    signal.signal(signal.SIGINT, lambda *_: qt_app.quit())
+    signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)  # let Python see signals while Qt's loop runs
+    wake.start(250)
     code = qt_app.exec()
     wired.stop()
     sys.exit(code)
