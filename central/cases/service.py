@@ -49,11 +49,18 @@ from central.cases.settings import CasesSettings
 from central.citizens import service as citizens
 from central.citizens.identifiers import fold, normalize_document, valid_judicial_number
 from central.citizens.models import Citizen
-from central.documents.storage import DocumentStorage, TooLarge, content_type_for, read_verified
+from central.documents.storage import (
+    DocumentStorage,
+    IntegrityFailure,
+    TooLarge,
+    content_type_for,
+    read_verified,
+)
 from central.domain.actor import Actor
 from central.domain.clock import new_id, utcnow
 from central.domain.errors import (
     Conflict,
+    DomainError,
     FieldError,
     InvalidTransition,
     NotFound,
@@ -1187,7 +1194,14 @@ def download_document(
         sede_id=case.sede_id, district_id=case.district_id
     ):
         raise PermissionDenied("Este documento es reservado.")
-    data = read_verified(storage, document.storage_key, document.sha256)
+    try:
+        data = read_verified(storage, document.storage_key, document.sha256)
+    except (IntegrityFailure, FileNotFoundError) as exc:
+        raise DomainError(
+            "El documento almacenado no coincide con su huella SHA-256 o falta; no se entrega. "
+            "Avise al administrador.",
+            code=ErrorCode.INTERNAL,
+        ) from exc
     _audit(
         session,
         actor,
@@ -1265,7 +1279,9 @@ class NoteMatch:
 
 def _fts5_query(query: str) -> str:
     words = [w for w in re.findall(r"\w+", query, flags=re.UNICODE) if w][:12]
-    return " ".join(f'"{w}"' for w in words)
+    # each word as a prefix: a poor man's stemming that makes "pensión alimenticia" find
+    # "pensiones alimenticias" as PostgreSQL's Spanish stemmer does
+    return " ".join(f'"{w}"*' for w in words)
 
 
 def search_notes(
