@@ -106,6 +106,9 @@ def create_app(
     if importlib.util.find_spec("central.cases") is not None:
         importlib.import_module("central.cases").install(app, web=web)
 
+    # Module 01 (central/activities/): its API and, with the web UI, its pages.
+    importlib.import_module("central.activities.views").install(app, web=web)
+
     # The server-rendered web UI (central/web/) plugs in through install(app) when present.
     if web and importlib.util.find_spec("central.web") is not None:
         web_ui = importlib.import_module("central.web")

@@ -202,14 +202,15 @@ def to_pdf(report: SupervisionReport, *, institution: str, scope: str) -> bytes:
         Spacer(1, 4 * mm),
     ]
 
-    # planned vs executed per type (totals)
+    # planned vs executed per type (totals); reportlab draws the first category at the bottom
     figures = report.totals.figures
+    bottom_up = list(reversed(figures))
     drawing = Drawing(260 * mm, 62 * mm)
     chart = HorizontalBarChart()
     chart.x, chart.y = 40 * mm, 6 * mm
     chart.width, chart.height = 170 * mm, 52 * mm
-    chart.data = [[f.planned for f in figures], [f.executed for f in figures]]
-    chart.categoryAxis.categoryNames = [f.label for f in figures]
+    chart.data = [[f.planned for f in bottom_up], [f.executed for f in bottom_up]]
+    chart.categoryAxis.categoryNames = [f.label for f in bottom_up]
     chart.categoryAxis.labels.fontSize = 8
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7

@@ -128,6 +128,11 @@ ACTIONS: dict[str, str] = {
     "cases.write": "Abrir expedientes y registrar actuaciones, plazos, derivaciones y documentos",
     "cases.sensitive": "Ver las partes reservadas de un expediente (víctimas, menores, documentos reservados)",
     "cases.supervise": "Supervisar expedientes: plazos vencidos e ingesta de atenciones de sede",
+    # Module 01: activity programming and supervision
+    "activities.read": "Ver la programación mensual y las actividades registradas",
+    "activities.plan": "Programar metas mensuales de los profesionales de una sede",
+    "activities.record": "Registrar actividades (charlas, campañas, capacitaciones, visitas)",
+    "supervision.read": "Supervisar lo programado frente a lo ejecutado, productividad y carga; exportar",
 }
 
 # Reads of these actions are themselves written to the audit log.
@@ -206,6 +211,17 @@ POLICY: dict[str, dict[Profile, Reach]] = {
         **{p: _A for p in _SENSITIVE_STAFF},
     },
     "cases.supervise": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    # Module 01 (central.activities): coordinators programme their sede, directors their
+    # district; professionals see their sede's programme and record their own activities.
+    "activities.read": {
+        _ADMIN: _N,
+        _DIR: _A,
+        _COORD: _A,
+        **{p: _A for p in _STAFF + _SENSITIVE_STAFF},
+    },
+    "activities.plan": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    "activities.record": {_DIR: _A, _COORD: _A, **{p: _A for p in _STAFF + _SENSITIVE_STAFF}},
+    "supervision.read": {_ADMIN: _N, _DIR: _A, _COORD: _A},
 }
 
 # Which profiles a holder of a profile may grant (no privilege escalation through user admin).

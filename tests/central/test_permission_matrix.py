@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from central.activities import service as activities
+from central.activities.schemas import ManualActivityCreate, ManualKind, PlanCreate
 from central.audit.models import AuditChainHead
 from central.auth.deps import RouteInfo, api_routes
 from central.auth.policy import ACTIONS, ALLOWED_SCOPES, Area, Profile, ScopeKind, area_for
@@ -73,6 +75,9 @@ class Arranger:
         self.factory = factory
         self._users: dict[str, str] = {}
         self._notes: dict[str, str] = {}
+        self._plans: dict[str, str] = {}
+        self._activities: dict[str, str] = {}
+        self.account = None  # the signed-in account of the matrix row
 
     def user_in(self, place: Place) -> str:
         if place.sede_id not in self._users:
@@ -123,6 +128,50 @@ class Arranger:
         )
         self.db.commit()
         return code
+
+    def plan_in(self, place: Place) -> str:
+        if place.sede_id not in self._plans:
+            plan = activities.create_plan(
+                session=self.db,
+                actor=SYSTEM,
+                area=Area(national=True),
+                data=PlanCreate(
+                    sede_id=place.sede_id, professional_id=self.user_in(place), month="2026-01"
+                ),
+            )
+            self.db.commit()
+            self._plans[place.sede_id] = plan.id
+        return self._plans[place.sede_id]
+
+    def activity_in(self, place: Place) -> str:
+        if place.sede_id not in self._activities:
+            from datetime import date
+
+            row = activities.record_activity(
+                session=self.db,
+                actor=SYSTEM,
+                area=Area(national=True),
+                data=ManualActivityCreate(
+                    sede_id=place.sede_id,
+                    professional_id=self.user_in(place),
+                    kind=ManualKind.CHARLA,
+                    activity_date=date(2026, 1, 15),
+                    title="Charla",
+                ),
+            )
+            self.db.commit()
+            self._activities[place.sede_id] = row.id
+        return self._activities[place.sede_id]
+
+    def professional_for(self, place: Place) -> str:
+        """The signed-in professional records their own activity; supervisors record one of
+        the place's staff."""
+        if (
+            self.account is not None
+            and set(self.account.profiles) & activities.PROFESSIONAL_PROFILES
+        ):
+            return self.account.id
+        return self.user_in(place)
 
     def device_in(self, place: Place) -> str:
         device = Device(sede_id=place.sede_id, name="hub", secret_hash="0" * 64)
@@ -254,6 +303,48 @@ def build_call(path: str, method: str, place: Place, arr: Arranger) -> Call:
         ("GET", "/api/v1/sensitive-notes/{note_id}"): lambda: Call(
             "GET", f"/api/v1/sensitive-notes/{arr.note_in(place)}"
         ),
+        # Module 01 (central.activities)
+        ("POST", "/api/v1/activity-plans"): lambda: Call(
+            "POST",
+            "/api/v1/activity-plans",
+            {
+                "sede_id": s,
+                "professional_id": arr.user_in(place),
+                "month": f"{2030 + (n // 12) % 60}-{n % 12 + 1:02d}",
+                "targets": {"attentions": n % 200, "talks": 2},
+            },
+        ),
+        ("GET", "/api/v1/activity-plans/{plan_id}"): lambda: Call(
+            "GET", f"/api/v1/activity-plans/{arr.plan_in(place)}"
+        ),
+        ("PATCH", "/api/v1/activity-plans/{plan_id}"): lambda: Call(
+            "PATCH",
+            f"/api/v1/activity-plans/{arr.plan_in(place)}",
+            {"targets": {"attentions": n, "hearings": 3}},
+        ),
+        ("POST", "/api/v1/activities"): lambda: Call(
+            "POST",
+            "/api/v1/activities",
+            {
+                "sede_id": s,
+                "professional_id": arr.professional_for(place),
+                "kind": "campana",
+                "activity_date": "2026-02-03",
+                "title": f"Campaña {n}",
+                "participants": n % 50,
+            },
+        ),
+        ("GET", "/api/v1/activities/{activity_id}"): lambda: Call(
+            "GET", f"/api/v1/activities/{arr.activity_in(place)}"
+        ),
+        ("GET", "/api/v1/supervision"): lambda: Call(
+            "GET", "/api/v1/supervision", params={"month_from": "2026-01", "sede_id": s}
+        ),
+        ("GET", "/api/v1/supervision/export"): lambda: Call(
+            "GET",
+            "/api/v1/supervision/export",
+            params={"month_from": "2026-01", "sede_id": s, "format": "xlsx"},
+        ),
     }
     if key not in calls:
         raise AssertionError(f"no request builder for {method} {path}: add one to the matrix test")
@@ -273,6 +364,8 @@ LISTS: dict[str, tuple[str, Any]] = {
     "/api/v1/users": ("user", lambda item: (item["sede_id"], item["district_id"])),
     "/api/v1/devices": ("device", lambda item: (item["sede_id"], None)),
     "/api/v1/sensitive-notes": ("note", lambda item: (item["sede_id"], None)),
+    "/api/v1/activity-plans": ("plan", lambda item: (item["sede_id"], item["district_id"])),
+    "/api/v1/activities": ("activity", lambda item: (item["sede_id"], item["district_id"])),
 }
 
 
@@ -327,6 +420,7 @@ def test_permission_matrix(profile, client, app, world, factory, db):
         district_id=anchor.get("district"),
     )
     arr = Arranger(db, factory)
+    arr.account = account
     places = [
         Place(world.sede_a1, world.district_a),
         Place(world.sede_a2, world.district_a),
@@ -337,6 +431,8 @@ def test_permission_matrix(profile, client, app, world, factory, db):
         arr.user_in(place)
         arr.note_in(place)
         arr.device_in(place)
+        arr.plan_in(place)
+        arr.activity_in(place)
     failures: list[str] = []
     checked = 0
     for route in _api_routes(app):
