@@ -37,11 +37,11 @@ def signed_in(hub, make_client, qtbot):
     client = make_client("counter", "v1")
     model = CounterViewModel("v1", HubSender(client, timeout_s=8))
     connect_counter(client, model)
-    qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=10000)
+    qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=20000)
     model.sign_in("ana", "demo-ventanilla-1")
-    qtbot.waitUntil(lambda: model.phase == Phase.CLOSED, timeout=10000)
+    qtbot.waitUntil(lambda: model.phase == Phase.CLOSED, timeout=20000)
     model.open_counter(["orientacion"])
-    qtbot.waitUntil(lambda: model.phase == Phase.IDLE, timeout=10000)
+    qtbot.waitUntil(lambda: model.phase == Phase.IDLE, timeout=20000)
     yield model
     model.deleteLater()
 
@@ -51,18 +51,18 @@ def test_command_in_flight_during_an_outage_is_applied_once(
 ):
     model = signed_in
     first, second = kiosk_issue(mqtt_broker, sede_id, 2)
-    qtbot.waitUntil(lambda: model.waiting_total() == 2, timeout=10000)
+    qtbot.waitUntil(lambda: model.waiting_total() == 2, timeout=20000)
     hub.stop()
     model.call_next()  # sent before the counter learns the hub is gone: nobody hears it
-    qtbot.waitUntil(lambda: not model.connected, timeout=10000)
+    qtbot.waitUntil(lambda: not model.connected, timeout=20000)
     assert model.busy_action == "call_next"
     assert not any(model.enabled(a) for a in ("call_next", "recall", "start", "close"))
     hub.start()  # the client re-sends with the same request id once the hub is online
-    qtbot.waitUntil(lambda: model.phase == Phase.CALLING, timeout=10000)
+    qtbot.waitUntil(lambda: model.phase == Phase.CALLING, timeout=20000)
     assert model.error == ""
     called = model.current.number
     assert called in (first, second)
-    qtbot.waitUntil(lambda: model.waiting_total() == 1, timeout=10000)
+    qtbot.waitUntil(lambda: model.waiting_total() == 1, timeout=20000)
     # applied exactly once: one ticket called, the other still waiting
     assert [t.number for row in model.service_rows() for t in row.tickets] == [
         second if called == first else first
@@ -75,7 +75,7 @@ def test_command_in_flight_during_an_outage_is_applied_once(
 
 def test_repeating_a_command_after_a_timeout_reuses_its_request_id(hub, make_client, qtbot):
     client = make_client("counter", "v2")
-    qtbot.waitUntil(lambda: client.connected, timeout=10000)
+    qtbot.waitUntil(lambda: client.connected, timeout=20000)
     sender = HubSender(client, timeout_s=0.5)
     hub.stop()
     answers = []
@@ -84,11 +84,11 @@ def test_repeating_a_command_after_a_timeout_reuses_its_request_id(hub, make_cli
     qtbot.waitUntil(lambda: len(answers) == 1, timeout=5000)
     assert answers[0].error.code == "hub_unreachable"
     hub.start()
-    qtbot.waitUntil(lambda: client.connected, timeout=10000)
+    qtbot.waitUntil(lambda: client.connected, timeout=20000)
     sender.timeout_s = 8
     sender("sign_in", {"username": "luis", "password": "demo-ventanilla-2"}, answers.append)
     assert sender.last_request_id == lost_id
-    qtbot.waitUntil(lambda: len(answers) == 2, timeout=10000)
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=20000)
     assert answers[1].status == "ok"
     # a different command gets a fresh id
     sender("sign_out", {}, answers.append)

@@ -59,10 +59,10 @@ def test_kiosk_ticket_reaches_the_counter_is_called_and_announced(
     qtbot.keyClicks(page.username, "ana")
     qtbot.keyClicks(page.password, "demo-ventanilla-1")
     qtbot.keyClick(page.password, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: counter_model.phase == Phase.CLOSED, timeout=10000)
+    qtbot.waitUntil(lambda: counter_model.phase == Phase.CLOSED, timeout=20000)
     assert counter_model.user_display_name == "Ana Quispe"
     qtbot.mouseClick(counter_window.open_page.submit, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: counter_model.phase == Phase.IDLE, timeout=10000)
+    qtbot.waitUntil(lambda: counter_model.phase == Phase.IDLE, timeout=20000)
 
     # kiosk: orientation, no preference, no DNI → ticket printed to a file printer
     kiosk_client = make_client("kiosk", "kiosk-1")
@@ -72,11 +72,11 @@ def test_kiosk_ticket_reaches_the_counter_is_called_and_announced(
         make_kiosk_printer(printer_dir=printer_dir),
         Translator.load(packages=("kiosk",)),
     )
-    qtbot.waitUntil(lambda: kiosk.step == "home", timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.step == "home", timeout=20000)
     kiosk.choose_service("orientacion")
     kiosk.choose_preference("none")
     kiosk.skip_dni()
-    qtbot.waitUntil(lambda: kiosk.ticket is not None and kiosk.ticket.printed, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.ticket is not None and kiosk.ticket.printed, timeout=20000)
     number = kiosk.ticket.number
     printed = list(printer_dir.glob("*.bin"))
     assert printed and number.encode() in printed[0].read_bytes()
@@ -85,17 +85,17 @@ def test_kiosk_ticket_reaches_the_counter_is_called_and_announced(
     def waiting_numbers() -> list[str]:
         return [t.number for row in counter_model.service_rows() for t in row.tickets]
 
-    qtbot.waitUntil(lambda: number in waiting_numbers(), timeout=10000)
+    qtbot.waitUntil(lambda: number in waiting_numbers(), timeout=20000)
     assert counter_model.enabled("call_next")
     qtbot.keyClick(counter_window, Qt.Key.Key_F1)
-    qtbot.waitUntil(lambda: counter_model.phase == Phase.CALLING, timeout=10000)
+    qtbot.waitUntil(lambda: counter_model.phase == Phase.CALLING, timeout=20000)
     assert counter_model.current.number == number
     assert counter_window.work_page.card.number.text() == number
 
     # the display shows it, highlighted, and announces it
     qtbot.waitUntil(
         lambda: any(c.number == number and c.counter_id == "v1" for c in display_model.current),
-        timeout=10000,
+        timeout=20000,
     )
     assert display_model.highlighted is not None and display_model.highlighted.number == number
     assert display_model.recent[0].number == number

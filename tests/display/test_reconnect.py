@@ -50,27 +50,27 @@ def test_display_survives_a_hub_outage_and_shows_retained_state_at_once(
         ok(counter.request("sign_in", {"username": "ana", "password": "demo-ventanilla-1"}))
         ok(counter.request("open_counter", {}))
         model, window = make_display(qtbot, make_client)
-        qtbot.waitUntil(lambda: model.connected, timeout=10000)
+        qtbot.waitUntil(lambda: model.connected, timeout=20000)
         ok(counter.request("call_next"))
-        qtbot.waitUntil(lambda: [c.number for c in model.current] == [number], timeout=10000)
+        qtbot.waitUntil(lambda: [c.number for c in model.current] == [number], timeout=20000)
 
         hub.stop()
-        qtbot.waitUntil(lambda: not model.connected, timeout=10000)
+        qtbot.waitUntil(lambda: not model.connected, timeout=20000)
         assert window.connection_label.isVisible()
         assert [c.number for c in model.current] == [number]  # last state kept
 
         # a display switched on during the outage shows the retained state at once
         late_model, late_window = make_display(qtbot, make_client)
-        qtbot.waitUntil(lambda: late_model.has_state, timeout=10000)
+        qtbot.waitUntil(lambda: late_model.has_state, timeout=20000)
         assert [c.number for c in late_model.current] == [number]
         assert late_model.sede_name == "Centro ALEGRA Lima Cercado"
         assert not late_model.connected and late_window.connection_label.isVisible()
 
         hub.start()
-        qtbot.waitUntil(lambda: model.connected and late_model.connected, timeout=10000)
+        qtbot.waitUntil(lambda: model.connected and late_model.connected, timeout=20000)
         assert not window.connection_label.isVisible()
         ok(counter.request("recall"))
-        qtbot.waitUntil(lambda: late_model.highlighted is not None, timeout=10000)
+        qtbot.waitUntil(lambda: late_model.highlighted is not None, timeout=20000)
         assert late_model.highlighted.number == number and late_model.highlighted.recalls == 1
     finally:
         kiosk.close()
