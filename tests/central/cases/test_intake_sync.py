@@ -1,0 +1,146 @@
+# ruff: noqa: F811 - the sync fixtures are imported by name and then requested by name
+"""The path of a case opened at a counter: the hub records the intake at the end of an
+attention (offline: it waits in the hub's outbox), the sync agent pushes it when the WAN is up,
+central's sync stores it with its revision, and the case module opens the file from it — then
+a later edit at the hub (closing the attention) reaches the same file, never a second one.
+
+The counter's own screen for intakes is not wired to the hub yet: the test writes the intake
+through the hub store function the counter command will call (sync.hub_store.save_intake)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from central.cases import service as cases
+from central.cases.intake import ingest_intakes
+from central.cases.models import CaseEvent, CaseFile
+from central.cases.settings import CasesSettings
+from central.citizens.models import Citizen
+from central.core.db import new_session
+from sync import hub_store
+from tests.sync.conftest import (  # noqa: F401 - fixtures of the sync tests, reused
+    SEDE,
+    admin_headers,
+    agent,
+    central,
+    central_db,
+    hub_engine,
+    seeded_pg,
+    seeded_sqlite,
+)
+
+
+def _ingest(central):
+    session = new_session(central.app.state.engine)
+    try:
+        report = ingest_intakes(session=session, settings=CasesSettings())
+        session.commit()
+        return report
+    finally:
+        session.close()
+
+
+def _files(central) -> list[CaseFile]:
+    session = new_session(central.app.state.engine)
+    try:
+        return list(session.execute(select(CaseFile)).scalars())
+    finally:
+        session.close()
+
+
+def test_counter_intake_becomes_a_case_file_once(central, agent, admin_headers):
+    record = hub_store.save_intake(
+        agent.conn,
+        changes={
+            "citizen_doc_type": "dni",
+            "citizen_doc_number": "45671234",
+            "citizen_names": "María Ysabel Condori Apaza",
+            "service_code": "victimas",
+            "matter": "Violencia familiar",
+            "summary": "Denuncia por agresiones; requiere patrocinio.",
+        },
+    )
+    # offline: nothing reached central yet
+    assert _ingest(central).created == 0
+    agent.push_once()
+    report = _ingest(central)
+    assert (report.created, report.updated) == (1, 0)
+    [case] = _files(central)
+    assert case.source == "counter" and case.intake_id == record["id"]
+    assert case.sede_id == SEDE and case.service == "defensa_victimas"
+    assert case.matter == "violencia_familiar" and case.state == "open"
+    session = new_session(central.app.state.engine)
+    person = session.get(Citizen, case.client_citizen_id)
+    assert (person.doc_number, person.given_names, person.surnames) == (
+        "45671234",
+        "María Ysabel",
+        "Condori Apaza",
+    )
+    session.close()
+    # idempotent: running again changes nothing
+    assert _ingest(central).created == 0
+    # the counter closes the attention later (a new revision of the same intake)
+    hub_store.save_intake(agent.conn, intake_id=record["id"], changes={"status": "closed"})
+    agent.push_once()
+    report = _ingest(central)
+    assert (report.created, report.updated) == (0, 1)
+    [case] = _files(central)
+    assert case.state == "closed" and case.outcome_code == "orientacion_brindada"
+    # the file can be read through the API by an administrator
+    got = central.client.get(f"/api/v1/cases/{case.id}", headers=admin_headers)
+    assert got.status_code == 200 and got.json()["source"] == "counter"
+    session = new_session(central.app.state.engine)
+    kinds = [
+        e.kind
+        for e in session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id)).scalars()
+    ]
+    session.close()
+    assert kinds[0] == "opened" and "state" in kinds
+
+
+def test_known_person_is_reused_and_api_ingest_is_national_only(central, agent, admin_headers):
+    for summary in ("Primera consulta", "Segunda consulta"):
+        hub_store.save_intake(
+            agent.conn,
+            changes={
+                "citizen_doc_type": "dni",
+                "citizen_doc_number": "41112222",
+                "citizen_names": "Pedro Quispe",
+                "service_code": "orientacion",
+                "matter": "cobro de deuda",
+                "summary": summary,
+            },
+        )
+    agent.push_once()
+    response = central.client.post("/api/v1/cases/ingest-intakes", headers=admin_headers)
+    assert response.status_code == 200 and response.json()["created"] == 2
+    files = _files(central)
+    assert len({f.client_citizen_id for f in files}) == 1  # one person, two files
+    assert {f.matter for f in files} == {"otro"}
+    assert all("cobro de deuda" in f.summary for f in files)
+    assert len({f.number for f in files}) == 2
+    session = new_session(central.app.state.engine)
+    assert session.execute(select(func.count()).select_from(Citizen)).scalar_one() == 1
+    session.close()
+
+
+@pytest.mark.parametrize("doc", ["123", None])
+def test_intake_with_a_bad_or_missing_document_still_opens_a_file(central, agent, doc):
+    hub_store.save_intake(
+        agent.conn,
+        changes={
+            "citizen_doc_type": "dni" if doc else "ninguno",
+            "citizen_doc_number": doc,
+            "citizen_names": "Sin Documento Valido",
+            "service_code": "orientacion",
+        },
+    )
+    agent.push_once()
+    assert _ingest(central).created == 1
+    [case] = _files(central)
+    session = new_session(central.app.state.engine)
+    person = session.get(Citizen, case.client_citizen_id)
+    assert person.doc_type == "ninguno" and person.doc_number is None
+    session.close()
+    assert cases  # module used by other tests of this package
