@@ -12,7 +12,9 @@ The Qt apps and central can join as further parts (see ``Part`` and ``build_part
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -171,6 +173,11 @@ class TrafficPart:
             "v2": device("counter", "v2"),
         }
         self.ctx = ctx
+        from hardware.printer import PrinterConfig, PrinterKind, make_printer
+
+        self.printer = make_printer(
+            PrinterConfig(kind=PrinterKind.FILE, file_dir=ctx.data_dir / "tickets")
+        )
         self.thread = threading.Thread(target=self._run, name="demo-traffic", daemon=True)
         self.thread.start()
 
@@ -206,6 +213,7 @@ class TrafficPart:
         stats = self.ctx.stats
         if action in {"issue_ticket", "checkin_appointment"}:
             stats["issued"] += 1
+            self._print(result)
             ahead = (result.get("ticket") or {}).get("people_ahead")
             return f"(delante / ahead: {ahead})" if ahead is not None else ""
         if action == "finish_attention":
@@ -218,6 +226,18 @@ class TrafficPart:
             stats["no_show"] += 1
             return "no se presentó / no-show"
         return ""
+
+    def _print(self, result: dict[str, Any]) -> None:
+        """Print the confirmed ticket as a kiosk would: ESC/POS bytes into the data dir."""
+        from contracts.messages import IssuedTicket
+        from hardware.printer import PrintableTicket, PrinterError
+
+        try:
+            self.printer.print_ticket(
+                PrintableTicket.from_message(IssuedTicket.model_validate(result))
+            )
+        except (PrinterError, ValueError) as exc:
+            self.ctx.say(f"    impresora / printer: {exc}")
 
     def _show_queue(self) -> None:
         watch, sede = self.watch, self.ctx.sede
@@ -319,9 +339,140 @@ class TrafficPart:
                 self._serve(rng.choice(["v1", "v2"]))
 
 
-def build_parts(*, fresh: bool) -> list[Part]:
-    """The demo's parts in start order. The lead adds Qt apps / central here."""
-    return [BrokerPart(), HubPart(fresh=fresh), TrafficPart()]
+class ProcessesPart:
+    """Components run as their own ``alegra ...`` processes, logs under the data dir."""
+
+    name = "processes"
+
+    def __init__(self, label: str) -> None:
+        self.name = label
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def commands(self, ctx: DemoContext) -> list[tuple[str, list[str], dict[str, str]]]:
+        raise NotImplementedError
+
+    def start(self, ctx: DemoContext) -> None:
+        logs = ctx.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for label, args, extra_env in self.commands(ctx):
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **extra_env}
+            log_file = (logs / f"{label.replace(' ', '-')}.log").open("wb")
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "alegra.cli", *args],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            log_file.close()
+            self.procs.append((label, proc))
+            ctx.say(f"{label} iniciado / started (pid {proc.pid}; log {logs.name}/{label}.log)")
+
+    def stop(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+class AppsPart(ProcessesPart):
+    """Kiosk, display and two counters; offscreen when the machine has no screen. Printed
+    tickets go to DATA/tickets, spoken calls (WAV) to DATA/announcements."""
+
+    def __init__(self) -> None:
+        super().__init__("apps")
+
+    def commands(self, ctx: DemoContext) -> list[tuple[str, list[str], dict[str, str]]]:
+        has_screen = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        env = {} if has_screen else {"QT_QPA_PLATFORM": "offscreen"}
+        window = ["--windowed"] if has_screen else []
+        hub = ["--hub", f"{ctx.mqtt_host}:{ctx.mqtt_port}", "--sede", ctx.sede.id]
+        data = ctx.data_dir
+        return [
+            (
+                "kiosco",
+                [
+                    "kiosk",
+                    *hub,
+                    *window,
+                    "--device-id",
+                    "kiosk-1",
+                    "--printer-dir",
+                    str(data / "tickets"),
+                ],
+                env,
+            ),
+            (
+                "pantalla",
+                [
+                    "display",
+                    *hub,
+                    *window,
+                    "--device-id",
+                    "display-1",
+                    "--speech-dir",
+                    str(data / "announcements"),
+                    "--speech-cache",
+                    str(data / "speech-cache"),
+                ],
+                env,
+            ),
+            ("ventanilla 1", ["counter", *hub, *window, "--counter", "v1"], env),
+            ("ventanilla 2", ["counter", *hub, *window, "--counter", "v2"], env),
+        ]
+
+    def start(self, ctx: DemoContext) -> None:
+        super().start(ctx)
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            ctx.say("Sin pantalla: las apps corren offscreen / no screen: apps run offscreen.")
+
+
+class CentralPart(ProcessesPart):
+    """Central (FastAPI + web UI) on SQLite under DATA/central, with demo data."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__("central")
+        self.port = port
+
+    def commands(self, ctx: DemoContext) -> list[tuple[str, list[str], dict[str, str]]]:
+        env = {"ALEGRA_DATA_DIR": str(ctx.data_dir / "central")}
+        args = ["central", "run", "--demo", "--port", str(self.port)]
+        return [("central", args, env)]
+
+    def start(self, ctx: DemoContext, *, wait_s: float = 120.0) -> None:
+        import socket
+
+        super().start(ctx)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and not ctx.stop.is_set():
+            if self.procs[0][1].poll() is not None:
+                ctx.say("Central terminó con error / central exited: ver logs/central.log")
+                return
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    ctx.say(
+                        f"Central en línea / central up: http://127.0.0.1:{self.port}/ "
+                        f"(usuarios de demostración en {ctx.data_dir.name}/logs/central.log)"
+                    )
+                    return
+            except OSError:
+                time.sleep(0.25)
+        ctx.say("Central aún no responde / central not answering yet: ver logs/central.log")
+
+
+def build_parts(*, fresh: bool, apps: bool = True, central_port: int | None = 8000) -> list[Part]:
+    """The demo's parts in start order."""
+    parts: list[Part] = [BrokerPart(), HubPart(fresh=fresh)]
+    if central_port is not None:
+        parts.append(CentralPart(central_port))
+    if apps:
+        parts.append(AppsPart())
+    parts.append(TrafficPart())
+    return parts
 
 
 @app.callback(invoke_without_command=True)
@@ -342,6 +493,12 @@ def demo(
     sede_id: Annotated[
         str | None, typer.Option(help="Otro id de sede (para no cruzarse en un broker compartido).")
     ] = None,
+    apps: Annotated[
+        bool, typer.Option("--apps/--no-apps", help="Iniciar kiosco, pantalla y ventanillas.")
+    ] = True,
+    central_port: Annotated[
+        int, typer.Option(help="Puerto de central (0: no iniciar central).")
+    ] = 8000,
 ) -> None:
     """Run the demo sede: broker, hub and scripted kiosk/counter traffic over MQTT."""
     from hub.logs import configure_logging
@@ -357,7 +514,7 @@ def demo(
         sede_id_override=sede_id,
     )
     ctx.say("ALEGRA — demostración de la cola de una sede / sede queue demo")
-    parts = build_parts(fresh=not keep_data)
+    parts = build_parts(fresh=not keep_data, apps=apps, central_port=central_port or None)
     started: list[Part] = []
     traffic_error: BaseException | None = None
     try:
