@@ -19,6 +19,8 @@ from contracts.messages import CallEvent, CallView, DisplayState, SedeInfo
 from qtcommon.clock import format_time, to_local
 from qtcommon.i18n import Translator
 
+MAX_QUEUED_HIGHLIGHTS = 3
+
 
 @dataclass(frozen=True)
 class CallsLayout:
@@ -168,8 +170,11 @@ class DisplayViewModel(QObject):
         self.announce_requested.emit(call)
         if self.highlighted is None:
             self._show_highlight(call)
-        else:
-            self._highlight_queue.append(call)
+            return
+        # a burst of calls must not keep the screen flashing stale ones for minutes: a newer
+        # call of the same counter replaces its queued one, and only the latest few wait
+        queued = [c for c in self._highlight_queue if c.counter_id != call.counter_id]
+        self._highlight_queue = deque([*queued, call][-MAX_QUEUED_HIGHLIGHTS:])
 
     def set_connected(self, connected: bool) -> None:
         if connected == self.connected:

@@ -51,6 +51,18 @@ def test_calls_arriving_together_are_highlighted_one_after_another(model, qtbot)
     qtbot.waitUntil(lambda: model.highlighted is None)
 
 
+def test_a_burst_of_calls_queues_only_the_latest_highlights(model, qtbot):
+    for counter in range(1, 11):
+        model.apply_call_event(CallEvent(call=call(f"A{counter:03d}", counter)))
+    model.apply_call_event(CallEvent(call=call("B001", 10)))  # counter 10 called again
+    assert model.highlighted.number == "A001"
+    seen = []
+    model.highlight_changed.connect(lambda c: seen.append(c.number if c else None))
+    qtbot.waitUntil(lambda: model.highlighted is None, timeout=3000)
+    assert seen == ["A008", "A009", "B001", None]
+    assert len(model.current) == 10  # every call is still on screen
+
+
 def test_each_event_is_announced_once_and_a_recall_again(model, qtbot):
     announced: list[CallView] = []
     model.announce_requested.connect(announced.append)
