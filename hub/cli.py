@@ -104,10 +104,18 @@ def run(
         port=mqtt.port,
     )
     bridge.start()
+    # WAN sync with central when ALEGRA_SYNC_CENTRAL_URL and a device credential are set
+    from sync.agent import SyncAgent
+
+    agent = SyncAgent.from_settings(db_path)
+    if agent is not None:
+        agent.start()
     try:
         while not stop.wait(0.5):
             pass
     finally:
+        if agent is not None:
+            agent.stop()
         bridge.stop()
         engine.close()
         log_event(log, logging.INFO, "hub stopped", event="hub_stop", sede=sede.id)
@@ -131,6 +139,9 @@ def status(
         report = engine.status()
     finally:
         engine.close()
+    from sync.agent import status as sync_status
+
+    report["sync"] = sync_status(db_path)  # backlog, last success, last error (docs/sync.md)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         return
@@ -158,6 +169,10 @@ def status(
         f"\nOutbox (pendiente de sincronizar / to sync): {outbox.get('pending', '?')}"
         f"  más antiguo / oldest: {outbox.get('oldest_pending_at') or '-'}"
     )
+    from sync.cli import describe
+
+    for line in describe(report["sync"]):
+        typer.echo(line)
 
 
 @app.command("provision-mqtt")

@@ -1,0 +1,98 @@
+"""Sync status where people look: ``alegra hub status`` on the hub, the sync status API and the
+``/sincronizacion`` page at central."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from typer.testing import CliRunner
+
+from contracts.mqtt import Role
+from hub.cli import app as hub_app
+from hub.ports import Actor
+from sync import hub_store
+
+KIOSK = Actor(role=Role.KIOSK, device_id="k1")
+
+
+def _sede_toml(tmp_path, sede_id: str):
+    from hub.config import DEMO_SEDE_FILE
+
+    path = tmp_path / "sede.toml"
+    path.write_text(
+        DEMO_SEDE_FILE.read_text(encoding="utf-8").replace(
+            'id = "lima-cercado"', f'id = "{sede_id}"'
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_hub_status_shows_backlog_last_success_and_last_error(tmp_path, monkeypatch):
+    from hub.cli import db_path_for
+    from hub.config import load_sede_config
+    from hub.domain.engine import HubEngine
+
+    monkeypatch.delenv("ALEGRA_SYNC_CENTRAL_URL", raising=False)
+    sede_file = _sede_toml(tmp_path, "sede-status")
+    data_dir = tmp_path / "data"
+    db_path = db_path_for(data_dir, "sede-status")
+    engine = HubEngine(load_sede_config(sede_file), db_path)
+    for _ in range(3):
+        engine.execute(
+            actor=KIOSK,
+            action="issue_ticket",
+            params={"service_code": "orientacion"},
+            request_id=str(uuid.uuid4()),
+        )
+    engine.close()
+    conn = hub_store.open_db(db_path)
+    hub_store.write_state(
+        conn,
+        last_push_ok_at="2026-11-27T10:00:00.000000+00:00",
+        last_error="push: la central respondió 503: central no disponible",
+        last_error_at="2026-11-27T10:05:00.000000+00:00",
+    )
+    conn.close()
+    runner = CliRunner()
+    args = ["status", "--config", str(sede_file), "--data-dir", str(data_dir)]
+    report = json.loads(runner.invoke(hub_app, [*args, "--json"]).output)
+    assert report["sync"]["backlog"] == 3
+    assert report["sync"]["last_push_ok_at"].startswith("2026-11-27T10:00")
+    assert "503" in report["sync"]["last_error"]
+    assert report["sync"]["configured"] is False
+    text = runner.invoke(hub_app, args).output
+    assert "pendientes de enviar / backlog: 3" in text
+    assert "último envío correcto / last push ok: 2026-11-27T10:00" in text
+    assert "central respondió 503" in text
+
+
+def test_central_status_flags_silent_sedes_and_reports_lag(
+    central, hub_engine, agent, admin_headers
+):
+    from sqlalchemy import update
+
+    from central.sync import models as m
+
+    for _ in range(2):
+        hub_engine.execute(
+            actor=KIOSK,
+            action="issue_ticket",
+            params={"service_code": "orientacion"},
+            request_id=str(uuid.uuid4()),
+        )
+    agent.push_once()
+    rows = central.client.get("/api/v1/sync/status", headers=admin_headers).json()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["sede_id"] == "sede-sync" and row["backlog"] == 0 and row["silent"] is False
+    assert row["events_total"] >= 2
+    with central.connect() as conn:  # last heard of two hours ago
+        conn.execute(
+            update(m.sync_sede_state).values(last_contact_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    assert central.client.get("/api/v1/sync/status", headers=admin_headers).json()[0]["silent"]
+    # without credentials: refused
+    assert central.client.get("/api/v1/sync/status").status_code == 401
