@@ -13,6 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from central.auth import service as auth_service
+from central.auth.web import SESSION_COOKIE, WebContext
+from central.core.db import new_session
 from central.core.http import log
 from central.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
 from central.web.deps import PasswordChangeRequired
@@ -67,11 +70,39 @@ def _is_web(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIX)
 
 
+def _signed_in_user(request: Request) -> WebContext | None:
+    """The page's signed-in user, so that an error page keeps the menu (None when unknown)."""
+    session = new_session(request.app.state.engine)
+    try:
+        found = auth_service.web_session_user(
+            session=session,
+            settings=request.app.state.settings,
+            cookie_value=request.cookies.get(SESSION_COOKIE),
+        )
+        if found is None:
+            return None
+        web_session, user, profiles = found
+        session.commit()
+        return WebContext(
+            actor=auth_service.actor_for(user, profiles), user=user, web_session=web_session
+        )
+    except Exception:  # an error page must render even when the database is the problem
+        log.warning("error page without user context", exc_info=True)
+        return None
+    finally:
+        session.close()
+
+
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
     return render(
         request,
         "error.html",
-        {"title": title, "error_message": message, "status": status},
+        {
+            "title": title,
+            "error_message": message,
+            "status": status,
+            "web": _signed_in_user(request) if status < 500 else None,
+        },
         status=status,
     )
 
@@ -82,7 +113,6 @@ def _install_error_pages(app: FastAPI) -> None:
     api_domain = app.exception_handlers[DomainError]
     api_http = app.exception_handlers[StarletteHTTPException]
     api_validation = app.exception_handlers[RequestValidationError]
-    api_unexpected = app.exception_handlers.get(Exception)
 
     async def domain(request: Request, exc: Exception) -> Response:
         if not _is_web(request):
@@ -124,16 +154,9 @@ def _install_error_pages(app: FastAPI) -> None:
             request, 400, "Solicitud no válida", "Los datos de la dirección no son válidos."
         )
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        if not _is_web(request) and api_unexpected is not None:
-            return await api_unexpected(request, exc)
-        log.exception("unhandled error in web page", extra={"path": request.url.path})
-        return _error_page(request, 500, "Error interno", message_es(ErrorCode.INTERNAL))
-
     app.add_exception_handler(DomainError, domain)
     app.add_exception_handler(StarletteHTTPException, http)
     app.add_exception_handler(RequestValidationError, validation)
-    app.add_exception_handler(Exception, unexpected)
 
 
 def install(app: FastAPI) -> None:

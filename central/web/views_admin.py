@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -41,11 +42,13 @@ from central.web.forms import (
     strings,
     text,
 )
+from central.web.queries import STATUSES, search_users
 from central.web.rendering import render
+from central.web.routing import WebRoute
 from central.web.stats import home_figures
 from central.web.views_auth import NOTICES
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PAGE_SIZE = 25
 UserId = Annotated[str, Path(max_length=36)]
 DeviceId = Annotated[str, Path(max_length=36)]
@@ -113,16 +116,24 @@ def users_list(
     web: Annotated[WebContext, Depends(page("users.read"))],
     q: Annotated[str | None, Query(max_length=64)] = None,
     sede: Annotated[str | None, Query(max_length=64)] = None,
+    perfil: Annotated[str | None, Query(max_length=40)] = None,
+    estado: Annotated[str | None, Query(max_length=20)] = None,
     pagina: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    q = (q or "").strip() or None
-    sede = sede or None
-    rows = users.list_users(
+    filters = {
+        "q": (q or "").strip(),
+        "sede": sede or "",
+        "perfil": perfil if perfil in {p.value for p in Profile} else "",
+        "estado": estado if estado in STATUSES else "",
+    }
+    rows, total = search_users(
         session=session,
         area=web.area,
-        sede_id=sede,
-        query=q,
-        limit=PAGE_SIZE + 1,
+        query=filters["q"] or None,
+        sede_id=filters["sede"] or None,
+        profile=filters["perfil"] or None,
+        status=filters["estado"] or None,
+        limit=PAGE_SIZE,
         offset=(pagina - 1) * PAGE_SIZE,
     )
     return render(
@@ -130,12 +141,15 @@ def users_list(
         "users.html",
         {
             "web": web,
-            "rows": rows[:PAGE_SIZE],
-            "has_next": len(rows) > PAGE_SIZE,
+            "rows": rows,
+            "total": total,
+            "has_next": pagina * PAGE_SIZE < total,
             "page_number": pagina,
-            "q": q or "",
-            "sede": sede or "",
+            "filters": filters,
+            "query": urlencode({k: v for k, v in filters.items() if v}),
             "sedes": org.list_sedes(session=session, area=web.area),
+            "profiles": [(p.value, PROFILE_LABELS_ES[p]) for p in Profile],
+            "statuses": list(STATUSES.items()),
             "sede_names": _sede_names(session),
             "district_names": {d.id: d.name for d in org.list_districts(session=session)},
             "notice": {

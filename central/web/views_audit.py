@@ -19,8 +19,9 @@ from central.auth.web import WebContext
 from central.org import service as org
 from central.web.deps import page
 from central.web.rendering import ACTION_LABELS_ES, LIMA, render
+from central.web.routing import WebRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 PAGE_SIZE = 50
 Text64 = Annotated[str | None, Query(max_length=64)]
 

@@ -38,9 +38,10 @@ from central.users import service as users
 from central.web.deps import safe_next
 from central.web.forms import FormDep, FormErrors, domain_errors, text
 from central.web.rendering import render
+from central.web.routing import WebRoute
 from contracts.errors import ErrorCode, message_es
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 TOTP_SETUP_COOKIE = "alegra_totp_setup"
 SIGNIN_PATH = "/ingresar"
 TOTP_SETUP_PATH = "/ingresar/verificacion"

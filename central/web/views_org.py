@@ -25,8 +25,9 @@ from central.org.schemas import (
 from central.web.deps import page
 from central.web.forms import FormDep, FormErrors, build, domain_errors, text
 from central.web.rendering import render
+from central.web.routing import WebRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=WebRoute)
 SedeId = Annotated[str, Path(max_length=64)]
 ItemCode = Annotated[str, Path(max_length=64)]
 

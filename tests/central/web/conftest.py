@@ -233,7 +233,7 @@ def _new_page(browser, viewport):  # noqa: ANN001, ANN202
         viewport=viewport, locale="es-PE", timezone_id="America/Lima", accept_downloads=True
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # the shared 2-core machine can be slow
     dialogs = Dialogs()
 
     def on_dialog(dialog) -> None:  # noqa: ANN001

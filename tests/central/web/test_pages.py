@@ -336,3 +336,45 @@ def test_home_figures_are_counted_in_the_database(client, world, factory):
     assert figure("Ingresos hoy") == 1
     assert figure("Dispositivos activos") == 0
     assert PASSWORD not in html
+
+
+def test_user_list_filters_by_profile_status_and_sede_with_pages(client, world, factory, db):
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    for number in range(27):
+        factory.user(Profile.ORIENTADOR, sede=world.sede_a1, username=f"ori-{number:02d}")
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_b1, username="def-b1")
+    csrf = web_sign_in(client, admin)
+    client.post(f"/usuarios/{defender.id}/desactivar", data={"csrf_token": csrf})
+
+    first = client.get("/usuarios", params={"perfil": "orientador"}).text
+    assert "27 usuarios." in first
+    assert len(re.findall(r'href="/usuarios/[0-9a-f]{8}-', first)) == 25
+    assert "pagina=2" in first and "perfil=orientador" in first
+    second = client.get("/usuarios", params={"perfil": "orientador", "pagina": 2}).text
+    assert "ori-25" in second and "ori-26" in second and "ori-00" not in second
+    assert "Siguiente" not in second
+
+    disabled = client.get("/usuarios", params={"estado": "desactivado"}).text
+    assert "1 usuario." in disabled and "def-b1" in disabled and "ori-00" not in disabled
+    by_sede = client.get("/usuarios", params={"sede": world.sede_b1}).text
+    assert "def-b1" in by_sede and "ori-00" not in by_sede
+    searched = client.get("/usuarios", params={"q": "ORI-0"}).text
+    assert "10 usuarios." in searched
+
+
+def test_an_unexpected_failure_in_a_page_answers_the_html_error_page(
+    client, world, factory, monkeypatch
+):
+    from central.web import views_admin as admin_views
+
+    person = factory.user(Profile.ORIENTADOR, sede=world.sede_a1)
+    web_sign_in(client, person)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(admin_views, "home_figures", broken)
+    with_client = client.get("/")
+    assert with_client.status_code == 500
+    assert with_client.headers["content-type"].startswith("text/html")
+    assert "Error interno" in with_client.text and "simulated" not in with_client.text
