@@ -1,5 +1,502 @@
-"""Web pages of case files (placeholder, filled below)."""
+"""Web pages of case files (Spanish, server-rendered, extending central/web's base layout):
+the list with filters and pagination, opening a file, the detail page with its timeline, and
+the forms to add an action (with an optional deadline), upload a document and change state.
+Every write calls the same service functions as the API."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlmodel import Session, col, select
+
+from central.auth.deps import SessionDep
+from central.auth.policy import area_for
+from central.auth.web import WebContext, verify_csrf
+from central.cases import catalogues as cat
+from central.cases import service
+from central.cases.letters import TEMPLATES
+from central.cases.schemas import ActionCreate, CaseCreate, TransitionRequest
+from central.cases.views import document_storage, may_see_restricted, store_upload
+from central.citizens.identifiers import DOC_TYPES, mask_document
+from central.citizens.models import Citizen
+from central.citizens.schemas import LANGUAGE_LABELS_ES
+from central.citizens.service import lima_today
+from central.domain.errors import DomainError
+from central.org import service as org
+from central.web.deps import page
+from central.web.forms import FormDep, FormErrors, build, domain_errors, optional_text, text
+from central.web.rendering import ENV
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 25
+CaseId = Annotated[str, Path(max_length=36)]
+NOTICES = {
+    "abierto": "Expediente abierto.",
+    "actuacion": "Actuación registrada.",
+    "documento": "Documento adjuntado.",
+    "estado": "Estado actualizado.",
+}
+_ENV = ENV.overlay(loader=ChoiceLoader([FileSystemLoader(TEMPLATES), ENV.loader]))  # type: ignore[list-item]
+_ENV.globals.update(cat=cat, doc_types=DOC_TYPES, languages=LANGUAGE_LABELS_ES, mask=mask_document)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    data: dict[str, Any] = {
+        "request": request,
+        "path": request.url.path,
+        "system_name": settings.system_name,
+        "institution_name": settings.institution_name,
+        "service_name": settings.service_name,
+        "errors": {},
+        "message": None,
+        "notice": NOTICES.get(request.query_params.get("aviso", "")),
+    }
+    data.update(context)
+    return HTMLResponse(_ENV.get_template(template).render(data), status_code=status)
+
+
+def _names(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Citizen).where(col(Citizen.id).in_(sorted(ids)))).all()
+    return {c.id: f"{c.surnames} {c.given_names}".strip() for c in rows}
+
+
+# ------------------------------------------------------------------------------------ list
+
+
+@router.get("/expedientes")
+def case_list(
+    request: Request,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.read"))],
+    q: Annotated[str, Query(max_length=120)] = "",
+    documento: Annotated[str, Query(max_length=20)] = "",
+    numero: Annotated[str, Query(max_length=60)] = "",
+    estado: Annotated[str, Query(max_length=16)] = "",
+    materia: Annotated[str, Query(max_length=40)] = "",
+    pagina: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    filters = service.CaseFilters(
+        name=q or None,
+        doc_number=documento or None,
+        number=numero or None,
+        judicial_number=numero if numero and "-JR-" in numero.upper() else None,
+        state=estado if estado in cat.STATES else None,
+        matter=materia if materia in cat.MATTERS else None,
+    )
+    if filters.judicial_number:
+        filters.number = None
+    rows = service.search_cases(
+        session=session,
+        area=web.area,
+        filters=filters,
+        limit=PAGE_SIZE + 1,
+        offset=(pagina - 1) * PAGE_SIZE,
+    )
+    query = {
+        k: v
+        for k, v in {
+            "q": q,
+            "documento": documento,
+            "numero": numero,
+            "estado": estado,
+            "materia": materia,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "cases/list.html",
+        {
+            "web": web,
+            "rows": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page_number": pagina,
+            "names": _names(session, {r.client_citizen_id for r in rows}),
+            "filters": {
+                "q": q,
+                "documento": documento,
+                "numero": numero,
+                "estado": estado,
+                "materia": materia,
+            },
+            "query": urlencode(query),
+            "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------ new
+
+
+def _sede_choices(session: Session, web: WebContext) -> list[tuple[str, str]]:
+    area = web.area
+    return [
+        (s.id, s.name)
+        for s in org.list_sedes(session=session)
+        if area is not None and area.contains(sede_id=s.id, district_id=s.district_id)
+    ]
+
+
+def _new_form(
+    request: Request,
+    session: Session,
+    web: WebContext,
+    values: dict,
+    errors: FormErrors,
+    status: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "cases/new.html",
+        {
+            "web": web,
+            "values": values,
+            "errors": errors.fields,
+            "message": errors.message,
+            "sedes": _sede_choices(session, web),
+        },
+        status,
+    )
+
+
+@router.get("/expedientes/nuevo")
+def case_new(
+    request: Request, session: SessionDep, web: Annotated[WebContext, Depends(page("cases.write"))]
+) -> Response:
+    sedes = _sede_choices(session, web)
+    values = {
+        "sede_id": web.actor.sede_id or (sedes[0][0] if sedes else ""),
+        "doc_type": "dni",
+        "language": "castellano",
+        "attention_type": "asistencia",
+    }
+    return _new_form(request, session, web, values, FormErrors())
+
+
+@router.post("/expedientes/nuevo", dependencies=[Depends(verify_csrf)])
+def case_new_submit(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    fields = (
+        "sede_id",
+        "service",
+        "matter",
+        "attention_type",
+        "judicial_number",
+        "court",
+        "summary",
+        "doc_type",
+        "doc_number",
+        "given_names",
+        "surnames",
+        "birth_date",
+        "sex",
+        "language",
+        "phone",
+    )
+    values = {name: text(form, name) for name in fields}
+    settings = request.app.state.cases_settings
+    existing = None
+    if values["doc_number"] and values["doc_type"] != "ninguno":
+        number = values["doc_number"].replace(" ", "").upper()
+        existing = session.exec(
+            select(Citizen).where(
+                Citizen.doc_type == values["doc_type"],
+                Citizen.doc_number == number,
+                col(Citizen.merged_into_id).is_(None),
+            )
+        ).first()
+    client: dict[str, Any] | None = None
+    if existing is None:
+        client = {
+            "sede_id": values["sede_id"],
+            "doc_type": values["doc_type"] or "dni",
+            "doc_number": optional_text(form, "doc_number"),
+            "given_names": values["given_names"],
+            "surnames": values["surnames"],
+            "birth_date": values["birth_date"] or None,
+            "sex": values["sex"] or None,
+            "language": values["language"] or "castellano",
+            "phone": values["phone"] or None,
+            "confirm_not_duplicate": form.get("confirm_not_duplicate") == "1",
+        }
+    payload = {
+        "sede_id": values["sede_id"],
+        "service": values["service"],
+        "matter": values["matter"],
+        "attention_type": values["attention_type"],
+        "judicial_number": values["judicial_number"] or None,
+        "court": values["court"] or None,
+        "summary": values["summary"],
+        "client_citizen_id": existing.id if existing else None,
+        "client": client,
+    }
+    data, errors = build(CaseCreate, payload)
+    if data is None:
+        # nested errors ("client.doc_number") point at the form's own field names
+        errors.fields = {k.removeprefix("client."): v for k, v in errors.fields.items()}
+        renamed = FormErrors(message=errors.message)
+        for key, message in errors.fields.items():
+            renamed.add(key, message)
+        errors = renamed
+    else:
+        try:
+            case = service.open_case(
+                session=session, actor=web.actor, data=data, area=web.area, settings=settings
+            )
+            session.commit()
+            return RedirectResponse(f"/expedientes/{case.id}?aviso=abierto", status_code=303)
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+            if exc.code == "possible_duplicate":
+                values["ask_confirm"] = "1"
+    return _new_form(request, session, web, values, errors, 422)
+
+
+# ---------------------------------------------------------------------------------- detail
+
+
+def _detail(
+    request: Request,
+    session: Session,
+    web: WebContext,
+    case_id: str,
+    errors: FormErrors | None = None,
+    form_name: str | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    case = service.get_case(session=session, case_id=case_id, area=web.area)
+    client = session.get(Citizen, case.client_citizen_id)
+    show_restricted = may_see_restricted(web.actor, case)
+    restricted_filter = None if show_restricted else False
+    if show_restricted and service.restricted_count(session=session, case_id=case.id):
+        service._audit(session, web.actor, "case.restricted_read", case, after={"via": "web"})
+        session.commit()
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "web": web,
+            "case": case,
+            "client": client,
+            "sede": org.get_sede(session=session, sede_id=case.sede_id),
+            "parties": service.parties(
+                session=session, case_id=case.id, restricted=restricted_filter
+            ),
+            "actions": service.list_actions(
+                session=session, case_id=case.id, restricted=restricted_filter
+            ),
+            "deadlines": service.list_deadlines(session=session, case_id=case.id),
+            "documents": service.list_documents(
+                session=session, case_id=case.id, restricted=restricted_filter
+            ),
+            "referrals": service.list_referrals(session=session, case_id=case.id),
+            "timeline": list(
+                reversed(
+                    service.timeline(
+                        session=session, case_id=case.id, show_restricted=show_restricted
+                    )
+                )
+            ),
+            "restricted_hidden": 0
+            if show_restricted
+            else service.restricted_count(session=session, case_id=case.id),
+            "can_write": web.can("cases.write")
+            and area_for(web.actor, "cases.write").contains(
+                sede_id=case.sede_id, district_id=case.district_id
+            ),
+            "next_states": [
+                (s, cat.STATES[s]) for s in sorted(cat.TRANSITIONS[case.state] - {"referred"})
+            ],
+            "form_name": form_name,
+            "errors": (errors.fields if errors else {}),
+            "message": errors.message if errors else None,
+            "values": values or {"action_date": lima_today().isoformat(), "action_type": "escrito"},
+            "today": lima_today().isoformat(),
+        },
+        status,
+    )
+
+
+@router.get("/expedientes/{case_id}")
+def case_detail(
+    request: Request,
+    case_id: CaseId,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.read"))],
+) -> Response:
+    return _detail(request, session, web, case_id)
+
+
+@router.post("/expedientes/{case_id}/actuaciones", dependencies=[Depends(verify_csrf)])
+def action_submit(
+    request: Request,
+    case_id: CaseId,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    values = {
+        name: text(form, name)
+        for name in (
+            "action_type",
+            "action_date",
+            "notes",
+            "deadline_title",
+            "deadline_business_days",
+            "deadline_due_date",
+        )
+    }
+    payload = {
+        "action_type": values["action_type"],
+        "action_date": values["action_date"],
+        "notes": values["notes"],
+        "restricted": form.get("restricted") == "1",
+        "deadline_title": values["deadline_title"] or None,
+        "deadline_business_days": values["deadline_business_days"] or None,
+        "deadline_due_date": values["deadline_due_date"] or None,
+    }
+    data, errors = build(ActionCreate, payload)
+    if data is not None:
+        try:
+            service.add_action(
+                session=session,
+                actor=web.actor,
+                case_id=case_id,
+                data=data,
+                area=web.area,
+                settings=request.app.state.cases_settings,
+            )
+            session.commit()
+            return RedirectResponse(
+                f"/expedientes/{case_id}?aviso=actuacion#actuaciones", status_code=303
+            )
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+    return _detail(request, session, web, case_id, errors, "action", values, 422)
+
+
+@router.post("/expedientes/{case_id}/documentos", dependencies=[Depends(verify_csrf)])
+def document_submit(
+    request: Request,
+    case_id: CaseId,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    upload = form.get("file")
+    errors = FormErrors(message="Revise los datos marcados.")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        errors.add("file", "Seleccione un archivo.")
+    else:
+        try:
+            store_upload(
+                session=session,
+                actor=web.actor,
+                case_id=case_id,
+                area=web.area,
+                storage=document_storage(request),
+                settings=request.app.state.cases_settings,
+                upload=upload,
+                category=text(form, "category") or "otro",
+                restricted=form.get("restricted") == "1",
+            )
+            return RedirectResponse(
+                f"/expedientes/{case_id}?aviso=documento#documentos", status_code=303
+            )
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+    return _detail(request, session, web, case_id, errors, "document", None, 422)
+
+
+@router.get("/expedientes/{case_id}/documentos/{document_id}")
+def document_download(
+    case_id: CaseId,
+    document_id: Annotated[str, Path(max_length=36)],
+    request: Request,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.read"))],
+) -> Response:
+    document, data = service.download_document(
+        session=session,
+        actor=web.actor,
+        case_id=case_id,
+        document_id=document_id,
+        area=web.area,
+        sensitive_area=area_for(web.actor, "cases.sensitive"),
+        storage=document_storage(request),
+    )
+    session.commit()
+    return Response(
+        data,
+        media_type=document.content_type,
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
+
+
+@router.post("/expedientes/{case_id}/estado", dependencies=[Depends(verify_csrf)])
+def state_submit(
+    request: Request,
+    case_id: CaseId,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    values = {
+        "to_state": text(form, "to_state"),
+        "outcome_code": text(form, "outcome_code"),
+        "notes": text(form, "notes"),
+    }
+    data, errors = build(
+        TransitionRequest, {**values, "outcome_code": values["outcome_code"] or None}
+    )
+    if data is not None:
+        try:
+            service.transition(
+                session=session, actor=web.actor, case_id=case_id, data=data, area=web.area
+            )
+            session.commit()
+            return RedirectResponse(f"/expedientes/{case_id}?aviso=estado", status_code=303)
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+    return _detail(request, session, web, case_id, errors, "state", values, 422)
+
+
+@router.get("/plazos-vencidos")
+def overdue_page(
+    request: Request,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.supervise"))],
+    pagina: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    rows = service.overdue_deadlines(
+        session=session, area=web.area, limit=PAGE_SIZE + 1, offset=(pagina - 1) * PAGE_SIZE
+    )
+    return render(
+        request,
+        "cases/overdue.html",
+        {
+            "web": web,
+            "rows": rows[:PAGE_SIZE],
+            "has_next": len(rows) > PAGE_SIZE,
+            "page_number": pagina,
+            "today": lima_today(),
+        },
+    )
