@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from central.audit import service as audit
 from central.auth import service
 from central.auth.deps import Principal, SessionDep, SettingsDep, client_ip, public, signed_in
 from central.auth.schemas import (
@@ -140,6 +141,14 @@ def totp_activate(
         ip=client_ip(request),
     )
     service.confirm_totp_setup(session=session, actor=actor, user=user, code=body.code)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="auth.signin",
+        entity="user",
+        entity_id=user.id,
+        sede_id=user.sede_id,
+    )
     pair = service.issue_token_pair(session=session, settings=settings, user=user)
     session.commit()
     return _pair(pair)

@@ -260,6 +260,7 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -267,6 +268,32 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # answer here rather than in Starlette's outer error middleware, so the 500 carries
+            # the request id (header, body and log line)
+            log.exception("unhandled error", extra={"path": scope.get("path")})
+            if status_holder.get("started"):
+                raise
+            body = json.dumps(
+                {
+                    "code": ErrorCode.INTERNAL.value,
+                    "message": message_es(ErrorCode.INTERNAL),
+                    "fields": [],
+                    "request_id": request_id,
+                },
+                ensure_ascii=False,
+            ).encode()
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             # method, route path and status only: no query strings, bodies or personal data
             access_log.info(

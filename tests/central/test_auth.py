@@ -9,6 +9,7 @@ from datetime import timedelta
 import jwt
 import pyotp
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from central.audit.models import AuditEvent
@@ -330,3 +331,20 @@ def test_request_id_round_trip_and_error_shape(client):
     response = client.get("/api/v1/health", headers={"X-Request-ID": "bad id;drop"})
     assert response.headers["X-Request-ID"] != "bad id;drop"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_unexpected_error_is_json_500_with_request_id(app, client):
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("fallo inesperado con datos internos")
+
+    with TestClient(app, raise_server_exceptions=False) as plain:
+        response = plain.get("/boom", headers={"X-Request-ID": "req-500"})
+    assert response.status_code == 500
+    assert response.headers["X-Request-ID"] == "req-500"
+    assert response.json() == {
+        "code": "internal",
+        "message": "Ocurrió un error interno. Intente nuevamente.",
+        "fields": [],
+        "request_id": "req-500",
+    }
