@@ -70,6 +70,51 @@ def month_data(web_server):  # noqa: F811
                     targets=PlanTargets(attentions=attentions, talks=talks, hearings=4),
                 ),
             )
+        # open case files: Elena carries more than the ceiling (120), María fewer
+        from central.cases.models import CaseAction, CaseFile
+        from central.citizens.models import Citizen
+
+        citizen = Citizen(
+            doc_type="dni",
+            doc_number="40112233",
+            given_names="Rosa",
+            surnames="Quispe Mamani",
+            name_norm="quispe mamani rosa",
+            sede_id=DEMO_SEDE,
+        )
+        session.add(citizen)
+        session.flush()
+        for n, (key, sede, state) in enumerate(
+            [("elena", DEMO_MEGA, "in_progress")] * 131
+            + [("maria", DEMO_SEDE, "open")] * 64
+            + [("maria", DEMO_SEDE, "closed")] * 5
+        ):
+            case = CaseFile(
+                number=f"BR-{n:06d}",
+                district_id=DEMO_DISTRICT,
+                sede_id=sede,
+                year=2026,
+                seq=n + 1,
+                service="asistencia_legal",
+                matter="alimentos",
+                attention_type="patrocinio" if n % 40 == 0 else "asistencia",
+                state=state,
+                client_citizen_id=citizen.id,
+                assigned_user_id=ids[key],
+                opened_at=lima(2026, 3, 1 + n % 28, 10),
+            )
+            session.add(case)
+            session.flush()
+            if n % 50 == 0:
+                session.add(
+                    CaseAction(
+                        case_id=case.id,
+                        sede_id=sede,
+                        action_type="audiencia",
+                        action_date=lima(2026, 3, 10).date(),
+                        author_user_id=ids[key],
+                    )
+                )
         service.record_activity(
             session=session,
             actor=SYSTEM,
@@ -122,6 +167,8 @@ def test_supervision_dashboard_charts_exports_and_scope(page, web_server, month_
     page.click("form.filters button[type=submit]")
     page.wait_for_selector("#supervision-table")
     assert page.locator("#fig-attentions").inner_text() == "41"
+    assert page.locator("#fig-over").inner_text() == "1"  # Elena: 131 open files > 120
+    assert "sobre el tope" in (page.locator("#chart-workload").text_content() or "")
     assert "de 48 programadas" in page.locator(".figures").inner_text()
     for chart in ("#chart-types", "#chart-compliance", "#chart-workload"):
         assert page.locator(chart).is_visible()
