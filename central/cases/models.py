@@ -97,6 +97,7 @@ class CaseAction(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     case_id: str = Field(foreign_key="case_file.id", max_length=36)
     sede_id: str = Field(max_length=64)  # the file's sede when the action was done
+    case_sede_id: str | None = Field(default=None, max_length=64)  # the file's sede now
     action_type: str = Field(max_length=20)
     action_date: date
     author_user_id: str | None = Field(default=None, max_length=36)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import and_, func, or_, text, update
+from sqlalchemy import and_, false, func, or_, text, true, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -371,9 +371,7 @@ class CaseFilters:
 def search_cases(
     *, session: Session, area: Area, filters: CaseFilters, limit: int = 50, offset: int = 0
 ) -> list[CaseFile]:
-    query = select(CaseFile).where(
-        area.where(sede_column=CaseFile.sede_id, district_column=CaseFile.district_id)
-    )
+    query = select(CaseFile).where(case_scope(area))
     f = filters
     if f.sede_id:
         query = query.where(CaseFile.sede_id == f.sede_id)
@@ -393,22 +391,38 @@ def search_cases(
         query = query.where(CaseFile.opened_at >= _lima_midnight(f.opened_from))
     if f.opened_to:
         query = query.where(CaseFile.opened_at < _lima_midnight(f.opened_to + timedelta(days=1)))
-    if f.doc_number or f.name:
-        people = sa_select(Citizen.id)
-        if f.doc_number:
-            people = people.where(Citizen.doc_number == re.sub(r"[\s.-]", "", f.doc_number).upper())
-        if f.name:
-            key = fold(f.name)
-            words = key.split() or [""]
-            people = people.where(
-                or_(
-                    col(Citizen.name_norm).startswith(key, autoescape=True),
-                    and_(*[col(Citizen.name_norm).contains(w, autoescape=True) for w in words]),
-                )
-            )
+    order = (col(CaseFile.opened_at).desc(), col(CaseFile.id).desc())
+    if not (f.doc_number or f.name):
+        return list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
+    people = sa_select(Citizen.id)
+    if f.doc_number:
+        people = people.where(Citizen.doc_number == re.sub(r"[\s.-]", "", f.doc_number).upper())
+    if not f.name:
         query = query.where(col(CaseFile.client_citizen_id).in_(people))
-    query = query.order_by(col(CaseFile.opened_at).desc(), col(CaseFile.id).desc())
-    return list(session.exec(query.offset(offset).limit(limit)).all())
+        return list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
+    # names: first as typed, surnames first (a prefix: the btree index answers it); when that
+    # finds fewer than a page, every word anywhere in the name (trigram index on PostgreSQL)
+    key = fold(f.name)
+    prefix = people.where(col(Citizen.name_norm).startswith(key, autoescape=True))
+    found = list(
+        session.exec(
+            query.where(col(CaseFile.client_citizen_id).in_(prefix))
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    )
+    words = key.split()
+    if len(found) >= limit or offset or len(words) < 2 and found:
+        return found
+    anywhere = people.where(
+        and_(*[col(Citizen.name_norm).contains(w, autoescape=True) for w in words or [""]])
+    )
+    more = session.exec(
+        query.where(col(CaseFile.client_citizen_id).in_(anywhere)).order_by(*order).limit(limit)
+    ).all()
+    seen = {c.id for c in found}
+    return (found + [c for c in more if c.id not in seen])[:limit]
 
 
 def _lima_midnight(day: date):  # noqa: ANN202
@@ -644,6 +658,7 @@ def add_action(
     action = CaseAction(
         case_id=case.id,
         sede_id=case.sede_id,
+        case_sede_id=case.sede_id,
         action_type=data.action_type.value,
         action_date=data.action_date,
         author_user_id=actor.user_id,
@@ -1005,6 +1020,11 @@ def decide_referral(
             .where(CaseDeadline.case_id == case.id)
             .values(sede_id=target.id, responsible_user_id=actor.user_id)
         )
+        # the actions keep the sede where they were done (Module 01 counts them there) and
+        # follow the file for search scoping
+        session.execute(
+            update(CaseAction).where(CaseAction.case_id == case.id).values(case_sede_id=target.id)
+        )
     else:
         case.state = referral.state_before
     case.revision += 1
@@ -1284,48 +1304,84 @@ def _fts5_query(query: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
+def area_sedes(session: Session, area: Area) -> list[str] | None:
+    """The sedes inside an area (None: the whole country)."""
+    if area.national:
+        return None
+    sedes = set(area.sede_ids)
+    if area.district_ids:
+        sedes.update(
+            session.exec(
+                select(Sede.id).where(col(Sede.district_id).in_(sorted(area.district_ids)))
+            )
+        )
+    return sorted(sedes)
+
+
+def case_scope(area: Area):  # noqa: ANN201
+    """SQL condition keeping the case files inside an area (files carry sede and district)."""
+    if area.national:
+        return true()
+    clauses = []
+    if area.sede_ids:
+        clauses.append(col(CaseFile.sede_id).in_(sorted(area.sede_ids)))
+    if area.district_ids:
+        clauses.append(col(CaseFile.district_id).in_(sorted(area.district_ids)))
+    return or_(*clauses) if clauses else false()
+
+
 def search_notes(
     *, session: Session, area: Area, query: str, limit: int = 50, include_restricted: bool = False
 ) -> list[NoteMatch]:
-    """Full-text over action notes: PostgreSQL tsvector (``spanish``) with a GIN index, or the
-    SQLite FTS5 table kept by triggers — same call, same answer shape."""
+    """Full-text over action notes: PostgreSQL tsvector (``spanish``) with a GIN index on
+    (file's sede, notes), or the SQLite FTS5 table kept by triggers — same call, same answer
+    shape. Newest actions first."""
     query = (query or "").strip()
     if not query:
         return []
     dialect = session.get_bind().dialect.name
-    scope = area.where(sede_column=CaseFile.sede_id, district_column=CaseFile.district_id)
-    base = (
-        sa_select(
-            CaseAction.id,
-            CaseAction.case_id,
-            CaseFile.number,
-            CaseAction.action_type,
-            CaseAction.action_date,
-            CaseAction.notes,
-        )
-        .join(CaseFile, CaseFile.id == CaseAction.case_id)
-        .where(scope)
+    stmt = sa_select(
+        CaseAction.id,
+        CaseAction.case_id,
+        CaseAction.action_type,
+        CaseAction.action_date,
+        CaseAction.notes,
     )
+    sedes = area_sedes(session, area)
+    if sedes is not None:
+        if not sedes:
+            return []
+        stmt = stmt.where(col(CaseAction.case_sede_id).in_(sedes))
     if not include_restricted:
-        base = base.where(CaseAction.restricted == False)  # noqa: E712
+        stmt = stmt.where(CaseAction.restricted == False)  # noqa: E712
     if dialect == "postgresql":
-        stmt = base.where(
-            text("case_action.notes_tsv @@ websearch_to_tsquery('spanish', :q)")
-        ).order_by(col(CaseAction.action_date).desc())
+        stmt = stmt.where(text("case_action.notes_tsv @@ websearch_to_tsquery('spanish', :q)"))
         params = {"q": query}
     else:
         match = _fts5_query(query)
         if not match:
             return []
-        stmt = base.where(
+        stmt = stmt.where(
             text(
                 "case_action.rowid IN (SELECT rowid FROM case_action_fts "
                 "WHERE case_action_fts MATCH :q)"
             )
-        ).order_by(col(CaseAction.action_date).desc())
+        )
         params = {"q": match}
+    stmt = stmt.order_by(col(CaseAction.action_date).desc(), col(CaseAction.id).desc())
     rows = session.execute(stmt.limit(limit), params).all()
-    return [NoteMatch(*row) for row in rows]
+    numbers = (
+        dict(
+            session.execute(
+                sa_select(CaseFile.id, CaseFile.number).where(
+                    col(CaseFile.id).in_(sorted({r[1] for r in rows}))
+                )
+            ).all()
+        )
+        if rows
+        else {}
+    )
+    return [NoteMatch(r[0], r[1], numbers.get(r[1], ""), r[2], r[3], r[4]) for r in rows]
 
 
 def snippet(notes: str, query: str, width: int = 160) -> str:
