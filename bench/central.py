@@ -279,7 +279,7 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
 
         token = access_token(central_url)
         auth = {"Authorization": f"Bearer {token}"}
-        check = httpx.get(central_url + LIST_PATH, headers=auth, timeout=10)
+        check = httpx.get(central_url + args.list_path, headers=auth, timeout=10)
         check.raise_for_status()
         listed = len(check.json())
 
@@ -287,7 +287,7 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
         # warm both up (imports, connection pools), then measure bare and list back to back
         run_wrk(bare_url, duration=1, connections=args.connections, threads=args.threads)
         run_wrk(
-            central_url + LIST_PATH,
+            central_url + args.list_path,
             duration=1,
             connections=args.connections,
             threads=args.threads,
@@ -295,7 +295,7 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
         )
         bare = run_wrk(bare_url, connections=args.connections, **common)
         listing = run_wrk(
-            central_url + LIST_PATH, connections=args.connections, headers=auth, **common
+            central_url + args.list_path, connections=args.connections, headers=auth, **common
         )
         script = workdir / "signin.lua"
         body = json.dumps({"username": SIGNIN_USER[0], "password": SIGNIN_USER[1]})
@@ -381,6 +381,9 @@ def main() -> int:
     parser.add_argument("--signin-connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument(
+        "--list-path", default=LIST_PATH, help="the authenticated list endpoint to load"
+    )
     parser.add_argument("--tmp-dir", type=Path, default=None)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -400,7 +403,7 @@ def main() -> int:
         shutil.rmtree(base, ignore_errors=True)
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     report["settings"] = {
-        "list_endpoint": f"GET {LIST_PATH} (bearer access token of a national administrator)",
+        "list_endpoint": f"GET {args.list_path} (bearer token of a national administrator)",
         "bare_endpoint": "GET /bare: FastAPI, sync def, constant JSON, no middleware/DB/auth",
         "signin_endpoint": "POST /api/v1/auth/token (orientador, password only)",
         "server": "uvicorn, 1 worker per server, separate processes",
