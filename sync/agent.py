@@ -15,6 +15,8 @@ import logging
 import random
 import threading
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +128,7 @@ class SyncAgent:
         verify_tls: bool = True,
         backoff_base_s: float = 1.0,
         backoff_cap_s: float = 120.0,
+        window: int = 2,
         client: httpx.Client | None = None,
     ) -> None:
         self.db_path = Path(db_path)
@@ -141,6 +144,8 @@ class SyncAgent:
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._force_stub = False
         self._strict = False
+        self.window = max(1, window)
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()  # one push or pull at a time in this agent
         self._push_backoff = _Backoff(backoff_base_s, backoff_cap_s)
         self._pull_backoff = _Backoff(backoff_base_s, backoff_cap_s)
@@ -174,29 +179,68 @@ class SyncAgent:
 
     def push_once(self) -> int:
         """Send every pending event (or one heartbeat when there is none). Returns the number
-        of events central acknowledged. Raises RetryLater when central cannot be reached."""
+        of events central acknowledged. Raises RetryLater when central cannot be reached.
+
+        Up to ``window`` batches are in flight: the next one is read and encoded while central
+        applies the previous (its answer still gates what is marked sent; central's contiguous
+        acknowledgement makes their order irrelevant)."""
         with self._lock:
             total = 0
             heartbeat_sent = False
-            while not self._stop.is_set():
-                epoch, base = hub_store.wire_position(self.conn)
-                events = hub_store.pending_events(self.conn, self.batch_events)
-                if not events and heartbeat_sent:
-                    break
-                batch, oversized = take_batch(
-                    events, max_events=self.batch_events, max_bytes=self.batch_bytes
-                )
-                stub_all, self._force_stub = self._force_stub, False
-                wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
-                ack = self._post_batch(epoch, wire)
-                if ack is None:  # epoch conflict handled, or batch size reduced: go again
-                    continue
-                heartbeat_sent = True
-                total += self._settle(epoch, base, ack, sent=len(batch))
-                if not events:
-                    break
+            inflight: deque[tuple[Future, int, int, int]] = deque()
+            after = 0  # wire seq already dispatched in this round
+            try:
+                while not self._stop.is_set():
+                    epoch, base = hub_store.wire_position(self.conn)
+                    while len(inflight) < self.window:
+                        events = hub_store.pending_events(
+                            self.conn, self.batch_events, after_wire=after
+                        )
+                        if not events:
+                            break
+                        batch, oversized = take_batch(
+                            events, max_events=self.batch_events, max_bytes=self.batch_bytes
+                        )
+                        stub_all, self._force_stub = self._force_stub, False
+                        wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
+                        body = self._body(epoch, wire, dispatched=batch[-1]["seq"])
+                        inflight.append((self._send_async(body), epoch, base, len(batch)))
+                        after = batch[-1]["seq"]
+                    if not inflight:
+                        if heartbeat_sent:
+                            break
+                        body = self._body(epoch, [], dispatched=0)
+                        inflight.append((self._send_async(body), epoch, base, 0))
+                    future, sent_epoch, sent_base, count = inflight.popleft()
+                    ack = self._interpret(future.result(), sent_epoch)
+                    heartbeat_sent = True
+                    if ack is None:  # new epoch or smaller batches: start the round again
+                        self._drain(inflight)
+                        after = 0
+                        continue
+                    acked, moved = self._settle(sent_epoch, sent_base, ack)
+                    total += acked
+                    if moved:  # rewound or new epoch: what is in flight is stale
+                        self._drain(inflight)
+                        after = 0
+            finally:
+                self._drain(inflight)
             hub_store.write_state(self.conn, last_push_ok_at=hub_store.now_iso(), last_error="")
             return total
+
+    def _send_async(self, body: bytes) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="sync-push")
+        return self._pool.submit(self._request, "POST", "/api/v1/sync/push", content=body)
+
+    @staticmethod
+    def _drain(inflight: deque) -> None:
+        while inflight:
+            future = inflight.popleft()[0]
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001, S110 - its rows stay unsent and go again
+                pass
 
     def _wire(self, event: dict[str, Any], *, stub: bool) -> str:
         """One event as JSON text. The payload is spliced in as stored (no parse, no re-encode)
@@ -227,9 +271,11 @@ class SyncAgent:
             }
         )
 
-    def _health(self, in_flight: int) -> dict[str, Any]:
-        # the backlog once this batch is accepted, so central's figure reaches 0 when done
+    def _health(self, dispatched: int) -> dict[str, Any]:
+        # the backlog once what is in flight is accepted, so central's figure reaches 0
         count, oldest = hub_store.backlog(self.conn)
+        _, base = hub_store.wire_position(self.conn)
+        in_flight = max(0, dispatched - (hub_store.sent_through(self.conn) - base))
         count = max(0, count - in_flight)
         if count == 0:
             oldest = None
@@ -242,9 +288,9 @@ class SyncAgent:
             "last_pull_cursor": state.get("pull_cursor") or None,
         }
 
-    def _post_batch(self, epoch: int, wire: list[str]) -> PushAck | None:
+    def _body(self, epoch: int, wire: list[str], *, dispatched: int) -> bytes:
         meta = hub_store.hub_meta(self.conn)
-        body = (
+        return (
             '{"v":1,"sede_id":'
             + _dump(meta["sede_id"])
             + ',"hub_epoch":'
@@ -252,10 +298,11 @@ class SyncAgent:
             + ',"events":['
             + ",".join(wire)
             + '],"health":'
-            + _dump(self._health(len(wire)))
+            + _dump(self._health(dispatched))
             + "}"
         ).encode()
-        response = self._request("POST", "/api/v1/sync/push", content=body)
+
+    def _interpret(self, response: httpx.Response, epoch: int) -> PushAck | None:
         if response.status_code == 422 and not self._strict:
             self._strict = True  # a malformed stored payload: resend parsing each one
             return None
@@ -279,7 +326,8 @@ class SyncAgent:
         except ValidationError as exc:
             raise RetryLater(f"respuesta ilegible de la central: {exc.errors()[:1]}") from None
 
-    def _settle(self, epoch: int, base: int, ack: PushAck, *, sent: int) -> int:
+    def _settle(self, epoch: int, base: int, ack: PushAck) -> tuple[int, bool]:
+        """Act on an answer: (rows newly marked sent, whether the position moved away)."""
         local_last = hub_store.last_outbox_seq(self.conn) - base
         local_sent = hub_store.sent_through(self.conn) - base
         if epoch_restored(held_through=ack.held_through, local_last_seq=local_last):
@@ -287,12 +335,13 @@ class SyncAgent:
             log.warning(
                 "central holds more of epoch %s than this hub: new epoch %s", epoch, new_epoch
             )
-            return 0
+            return 0, True
         if central_behind(held_through=ack.held_through, local_sent_through=local_sent):
             count = hub_store.rewind(self.conn, wire_epoch=epoch, held_through=ack.held_through)
             log.warning("central is behind (restored?): %s events will be sent again", count)
-            return 0
-        return hub_store.acknowledge(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+            return 0, True
+        marked = hub_store.acknowledge(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+        return marked, False
 
     # ------------------------------------------------------------------ pull
 
@@ -423,6 +472,8 @@ class SyncAgent:
             self._scheduler.shutdown(wait=True)
         if self._watcher is not None:
             self._watcher.join(timeout=2)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self._client.close()
         self.conn.close()
 

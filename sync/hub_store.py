@@ -192,10 +192,13 @@ def backlog(conn: sqlite3.Connection) -> tuple[int, str | None]:
 # ---------------------------------------------------------------------------- outbox
 
 
-def pending_events(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
-    """Unacknowledged outbox rows in order, as wire events of the current wire epoch."""
+def pending_events(
+    conn: sqlite3.Connection, limit: int, *, after_wire: int = 0
+) -> list[dict[str, Any]]:
+    """Unacknowledged outbox rows in order (after wire seq ``after_wire``, i.e. beyond what is
+    already in flight), as wire events of the current wire epoch."""
     _, base = wire_position(conn)
-    start = max(sent_through(conn), base)
+    start = max(sent_through(conn), base, base + after_wire)
     rows = conn.execute(
         "SELECT seq, event_id, event_type, aggregate_type, aggregate_id, payload, created_at "
         "FROM outbox WHERE seq > ? AND sent_at IS NULL ORDER BY seq LIMIT ?",

@@ -41,7 +41,7 @@ def converge(agent, central=None) -> None:
     change is served only once no older transaction of the cluster is still running (other
     databases' writers included), so a pull right after a commit may legitimately be empty."""
     agent.push_once()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while True:
         agent.pull_once()
         if central is None:

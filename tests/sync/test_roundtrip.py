@@ -53,7 +53,7 @@ def test_push_applies_each_event_once_and_marks_sent(central, hub_engine, agent)
 
 def test_pull_brings_staff_and_config(central, hub_engine, agent):
     # on PostgreSQL rows are served once every older transaction of the cluster has ended
-    applied, deadline = 0, time.monotonic() + 15
+    applied, deadline = 0, time.monotonic() + 60
     while applied < 3 and time.monotonic() < deadline:
         applied += agent.pull_once()
         time.sleep(0.05)
