@@ -209,13 +209,14 @@ def to_pdf(report: SupervisionReport, *, institution: str, scope: str) -> bytes:
     chart = HorizontalBarChart()
     chart.x, chart.y = 40 * mm, 6 * mm
     chart.width, chart.height = 170 * mm, 52 * mm
-    chart.data = [[f.planned for f in bottom_up], [f.executed for f in bottom_up]]
+    # series 0 is drawn lowest in each group: executed first so "programado" reads on top
+    chart.data = [[f.executed for f in bottom_up], [f.planned for f in bottom_up]]
     chart.categoryAxis.categoryNames = [f.label for f in bottom_up]
     chart.categoryAxis.labels.fontSize = 8
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 7
-    chart.bars[0].fillColor = colors.HexColor("#9DB9D5")
-    chart.bars[1].fillColor = colors.HexColor("#1F4E79")
+    chart.bars[0].fillColor = colors.HexColor("#1F4E79")
+    chart.bars[1].fillColor = colors.HexColor("#9DB9D5")
     chart.barSpacing = 1
     drawing.add(chart)
     legend = Legend()

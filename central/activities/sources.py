@@ -41,6 +41,7 @@ from sqlalchemy import (
     extract,
     func,
     inspect,
+    or_,
     select,
     table,
 )
@@ -58,6 +59,7 @@ sync_ticket_event = table(
     "sync_ticket_event",
     column("id", String),
     column("ticket_id", String),
+    column("from_status", String),
     column("to_status", String),
     column("at", String),
     column("body", String),
@@ -189,6 +191,9 @@ def attention_days(
             t.c.sede_id.in_(sedes),
             t.c.business_date >= first_day.isoformat(),
             t.c.business_date <= last_day.isoformat(),
+            # only the events entering or leaving "serving" make segments: the event after
+            # one entering "serving" is always the one leaving it
+            or_(e.c.to_status == "serving", e.c.from_status == "serving"),
         )
         .subquery("events")
     )
