@@ -134,12 +134,23 @@ def sign_in(
 ) -> User:
     """Check password, lockout and second factor. On success the account's counters are reset
     and an ``auth.signin`` row is written; on failure the attempt is recorded and an error
-    (Unauthenticated, AccountLocked, TotpSetupRequired) is raised — commit either way."""
+    (Unauthenticated, AccountLocked, TotpSetupRequired) is raised — commit either way.
+
+    The argon2 work runs outside any transaction (the session's read transaction is ended
+    first): on SQLite a transaction holds the database write lock, and sign-ins must not queue
+    behind each other's hashing. Call it on a fresh session, before any other change."""
     ph = password_hasher(settings)
     username = (username or "").strip().lower()
     user = get_user_by_username(session=session, username=username) if username else None
-    if user is None:
+    stored_hash = user.password_hash if user is not None else None
+    session.rollback()  # nothing written yet: release the transaction while hashing
+    if stored_hash is None:
         passwords.dummy_verify(password, ph)
+    password_ok = stored_hash is not None and passwords.verify_password(stored_hash, password, ph)
+    user = get_user_by_username(session=session, username=username) if username else None
+    if user is not None and user.password_hash != stored_hash:  # changed meanwhile: check again
+        password_ok = passwords.verify_password(user.password_hash, password, ph)
+    if user is None:
         _fail(session, None, username, "unknown_user", request_id, ip)
         raise Unauthenticated(code=ErrorCode.BAD_CREDENTIALS)
     locked_until = as_utc(user.locked_until)
@@ -148,10 +159,9 @@ def sign_in(
         _fail(session, user, username, "locked", request_id, ip)
         raise AccountLocked(int((locked_until - now).total_seconds()) + 1)
     if not user.active:
-        passwords.dummy_verify(password, ph)
         _fail(session, user, username, "inactive", request_id, ip)
         raise Unauthenticated(code=ErrorCode.BAD_CREDENTIALS)
-    if not passwords.verify_password(user.password_hash, password, ph):
+    if not password_ok:
         locked_for = _register_failure(session, settings, user)
         _fail(session, user, username, "bad_password", request_id, ip)
         if locked_for:
