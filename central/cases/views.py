@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from central.audit import service as audit
 from central.auth.deps import Authorized, Principal, SessionDep, require, signed_in
 from central.auth.policy import area_for
 from central.cases import catalogues as cat
@@ -227,6 +228,13 @@ def ingest(
     if not auth.area.national:
         raise PermissionDenied("Solo el nivel nacional puede forzar la ingesta.")
     report = ingest_intakes(session=session, settings=settings)
+    audit.record(
+        session=session,
+        actor=auth.actor,
+        action="case.ingest_intakes",
+        entity="case_file",
+        after=report.model_dump(),
+    )
     session.commit()
     return report
 
