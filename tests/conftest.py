@@ -65,16 +65,20 @@ def start_mosquitto(config_text: str, workdir: Path) -> tuple[subprocess.Popen, 
 
 @pytest.fixture(scope="session")
 def mqtt_broker(tmp_path_factory: pytest.TempPathFactory):
-    """A real Mosquitto: the machine's on 127.0.0.1:1883 when it runs, else a private one."""
-    if port_open("127.0.0.1", 1883):
-        yield Broker("127.0.0.1", 1883)
-        return
-    if not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+    """A real Mosquitto for the session, configured as installers/mosquitto/dev.conf (loopback,
+    anonymous, ``set_tcp_nodelay``) on a free port; the machine's 127.0.0.1:1883 only when no
+    mosquitto binary is installed."""
+    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not Path(exe).exists():
+        if port_open("127.0.0.1", 1883):
+            yield Broker("127.0.0.1", 1883)
+            return
         if IN_CI:
             pytest.fail("Mosquitto is required in CI (scripts/setup.sh installs it)")
         pytest.skip("no MQTT broker available")
     proc, port = start_mosquitto(
-        "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n",
+        "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "set_tcp_nodelay true\nmax_queued_messages 10000\n",
         tmp_path_factory.mktemp("mosquitto"),
     )
     yield Broker("127.0.0.1", port)

@@ -4,6 +4,7 @@ clients, with the retained state checked from a separate subscriber."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -336,10 +337,16 @@ def test_logs_carry_ids_and_codes_but_never_the_dni(hub, caplog):
             request_id="k1-dni-req-1",
         )
         bad = kiosk.request("issue_ticket", {"service_code": "nada", "dni": "40718263"})
+        # the worker logs a command right after answering it: wait (at INFO) for both lines
+        deadline = time.monotonic() + 5
+        while True:
+            lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "hub.bridge"]
+            commands = [json.loads(line) for line in lines if '"event": "command"' in line]
+            if len(commands) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
     assert ok.status == "ok" and bad.error.code == ErrorCode.UNKNOWN_SERVICE
     assert "40718263" not in ok.model_dump_json()  # never echoed to devices either
-    lines = [JsonFormatter().format(r) for r in caplog.records if r.name == "hub.bridge"]
-    commands = [json.loads(line) for line in lines if '"event": "command"' in line]
     assert any(c["request_id"] == "k1-dni-req-1" and c["status"] == "ok" for c in commands)
     assert any(c.get("code") == "unknown_service" for c in commands)
     assert all("40718263" not in line for line in lines)
