@@ -64,6 +64,7 @@ class WebServer:
         district: str | None = None,
         display_name: str | None = None,
         must_change_password: bool = False,
+        totp: bool | None = None,
     ) -> Account:
         """A fresh account written through the service layer (not through the UI under test)."""
         profiles = [profiles] if isinstance(profiles, Profile) else profiles
@@ -88,7 +89,7 @@ class WebServer:
                     must_change_password=must_change_password,
                 )
                 secret = None
-                if requires_totp(p.value for p in profiles):
+                if totp or (totp is None and requires_totp(p.value for p in profiles)):
                     secret = pyotp.random_base32()
                     user.totp_secret = secret
                     session.add(user)

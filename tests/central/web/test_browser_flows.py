@@ -409,6 +409,7 @@ def test_sedes_services_and_counters_are_managed_with_field_errors(page, web_ser
     row = page.locator("tr", has_text="Ventanilla 1")
     assert "orientacion × 3" in row.inner_text() and "victimas × 1" in row.inner_text()
     row.locator("a", has_text="Editar").click()
+    shot(page, "counter-edit")
     page.fill("#f-name", "Ventanilla preferencial")
     page.fill("input[name=peso_victimas]", "")
     page.click("button:has-text('Guardar cambios')")
@@ -416,6 +417,18 @@ def test_sedes_services_and_counters_are_managed_with_field_errors(page, web_ser
     row = page.locator("tr", has_text="Ventanilla preferencial")
     assert "victimas" not in row.inner_text()
     shot(page, "sede-detail")
+    page.click("tr:has-text('Orientación legal') >> text=Editar")
+    page.fill("#f-name", "Orientación y derivación")
+    shot(page, "service-edit")
+    page.click("button:has-text('Guardar')")
+    page.wait_for_url("**/sedes/lima-norte?aviso=servicio")
+    assert "Orientación y derivación" in page.content()
+    page.click("text=Editar datos")
+    page.uncheck("input[name=active]")
+    shot(page, "sede-edit")
+    page.click("button:has-text('Guardar cambios')")
+    page.wait_for_url("**/sedes/lima-norte?aviso=guardado")
+    assert "Inactiva" in page.locator("dl.facts").inner_text()
 
 
 @pytest.mark.parametrize(
@@ -454,3 +467,24 @@ def test_tablet_viewports_render_without_horizontal_scroll(browser, web_server, 
         shot(page, f"tablet-{name}-audit")
     finally:
         context.close()
+
+
+def test_administrator_without_second_factor_enrols_it_at_first_sign_in(page, web_server):
+    admin = web_server.make_user(Profile.ADMINISTRADOR_NACIONAL, totp=False)
+    page.goto(web_server.base_url + "/ingresar")
+    page.fill("#f-username", admin.username)
+    page.fill("#f-password", admin.password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/ingresar/verificacion")
+    assert page.locator("img[alt^='Código QR']").is_visible()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
+    shot(page, "totp-setup")
+    page.fill("#f-code", "000000")
+    page.click("button:has-text('Activar e ingresar')")
+    assert "El código de verificación no es válido." in page.locator("#e-code").inner_text()
+    page.fill("#f-code", web_server.totp_code(admin.username, secret))
+    page.click("button:has-text('Activar e ingresar')")
+    page.wait_for_url(web_server.base_url + "/")
+    assert page.locator("h1").inner_text() == "Inicio"
+    sign_out(page)
+    sign_in(page, web_server, Account(admin.username, admin.password, secret))
