@@ -64,8 +64,17 @@ NOTE_WORDS = (
     " vencimiento recurso queja expediente entrevista usuaria orientacion derivacion"
     " regimen visitas filiacion extramatrimonial desalojo deuda laboral despido beneficios"
 ).split()
-MATTERS = ["alimentos", "tenencia", "violencia_familiar", "regimen_visitas", "filiacion",
-           "laboral", "desalojo", "penal_defensa", "otro"]
+MATTERS = [
+    "alimentos",
+    "tenencia",
+    "violencia_familiar",
+    "regimen_visitas",
+    "filiacion",
+    "laboral",
+    "desalojo",
+    "penal_defensa",
+    "otro",
+]
 SERVICES = ["defensa_victimas", "asistencia_legal", "defensa_penal", "conciliacion"]
 STATES = ["open", "in_progress", "in_progress", "suspended", "closed", "closed", "archived"]
 ACTIONS = ["escrito", "audiencia", "visita", "diligencia", "entrevista", "notificacion", "nota"]
@@ -114,12 +123,13 @@ def load(conn, files: int) -> dict[str, float]:  # noqa: ANN001
         "'America/Lima', '{}', true, 1, now(), now() "
         f"FROM generate_series(1, {DISTRICTS}) d, generate_series(1, {SEDES_PER_DISTRICT}) s"
     )
-    sede_of = (
-        "'s' || lpad((1 + (g % {d}))::text, 2, '0') || '-' || (1 + ((g / {d}) % {s}))"
-    ).format(d=DISTRICTS, s=SEDES_PER_DISTRICT)
+    sede_of = f"'s' || lpad((1 + (g % {DISTRICTS}))::text, 2, '0') || '-' || (1 + ((g / {DISTRICTS}) % {SEDES_PER_DISTRICT}))"
     district_of = f"'dd' || lpad((1 + (g % {DISTRICTS}))::text, 2, '0')"
-    s1, s2, g1 = (_pick(surnames, len(SURNAMES), "a"), _pick(surnames, len(SURNAMES), "b"),
-                  _pick(given, len(GIVEN), "c"))
+    s1, s2, g1 = (
+        _pick(surnames, len(SURNAMES), "a"),
+        _pick(surnames, len(SURNAMES), "b"),
+        _pick(given, len(GIVEN), "c"),
+    )
     cur.execute(
         f"""
         INSERT INTO citizen (id, doc_type, doc_number, given_names, surnames, name_norm,
@@ -163,7 +173,7 @@ def load(conn, files: int) -> dict[str, float]:  # noqa: ANN001
         f"""
         INSERT INTO case_action (id, case_id, sede_id, case_sede_id, action_type, action_date,
                                  author_user_id, notes, restricted, created_at)
-        SELECT 'a' || g, 'c' || c, {sede_of.replace('g', 'c')}, {sede_of.replace('g', 'c')},
+        SELECT 'a' || g, 'c' || c, {sede_of.replace("g", "c")}, {sede_of.replace("g", "c")},
                ({_sql_array(ACTIONS)})[1 + g % {len(ACTIONS)}],
                date '2025-01-01' + ((c * 997) % 63072000) / 86400 + (g % 5) * 9,
                NULL, {notes}, g % 50 = 0, now()
@@ -176,7 +186,7 @@ def load(conn, files: int) -> dict[str, float]:  # noqa: ANN001
         f"""
         INSERT INTO case_deadline (id, case_id, sede_id, title, start_date, business_days,
                                    due_date, status, created_at)
-        SELECT 'd' || g, 'c' || (g * 2), {sede_of.replace('g', '(g * 2)')}, 'Plazo', 
+        SELECT 'd' || g, 'c' || (g * 2), {sede_of.replace("g", "(g * 2)")}, 'Plazo',
                date '2025-01-01' + (g % 700), 5, date '2025-01-08' + (g % 700),
                CASE WHEN g % 3 = 0 THEN 'pending' ELSE 'done' END, now()
         FROM generate_series(1, {files // 2}) g
