@@ -209,13 +209,15 @@ def supervision(
     """Planned against executed per professional, sede or district for a month or a range of
     months, with productivity and workload, limited to the caller's area."""
     settings = activities_settings(request)
-    return service.supervision_report(
+    report = service.supervision_report(
         session=session,
         area=auth.area,
         query=_query(month_from, month_to, district_id, sede_id, group_by),
         workload_ceiling=settings.workload_ceiling,
         max_months=settings.max_report_months,
     )
+    session.commit()  # keeps the roll-up of synced attentions the report refreshed
+    return report
 
 
 @router.get(

@@ -521,6 +521,7 @@ def supervision_page(
                 workload_ceiling=settings.workload_ceiling,
                 max_months=settings.max_report_months,
             )
+            session.commit()  # keeps the roll-up of synced attentions the report refreshed
         except ValidationFailed as exc:
             message = exc.message
             errors = {

@@ -5,7 +5,7 @@ executed across a range, productivity, the workload ceiling, and scoping."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -620,3 +620,54 @@ def test_supervision_is_scoped_to_the_callers_area(db, engine, world, staff, hub
     # lists are scoped the same way
     plans = service.list_plans(session=db, area=area_for(director, "activities.read"))
     assert {p.sede_id for p in plans} == {world.sede_a1, world.sede_a2}
+
+
+def test_rollup_follows_new_and_late_synced_events(db, engine, world, staff, hub_feed):
+    """The report reads a daily roll-up: attentions synced after a report, and the late end
+    of an attention already counted, show in the next report; nothing is counted twice."""
+    from central.activities.models import QueueDay
+
+    username = staff.defensor_a1.username
+    feed = hub_feed(world.sede_a1)
+    feed.attention(username=username, counter_id="v1", called_at=lima(2026, 7, 1, 9), minutes=10)
+    open_ticket = feed.attention(
+        username=username, counter_id="v1", called_at=lima(2026, 7, 1, 11), minutes=0,
+        finish="serving",
+    )  # fmt: skip
+    feed.push(engine)
+    first = row_for(report(db, "2026-07", sede_id=world.sede_a1), staff.defensor_a1.id)
+    db.commit()
+    assert first.attentions == 2
+    assert first.avg_attention_minutes == pytest.approx(10, abs=0.05)  # the open one has no time
+    # later the same day: the open attention ends (25 min) and a new one is served (same day)
+    from datetime import timedelta
+
+    from contracts.sync import SyncEvent
+
+    ended = lima(2026, 7, 1, 11) + timedelta(minutes=26)
+    feed._event(
+        "ticket.finished",
+        "ticket",
+        open_ticket,
+        {
+            "ticket": {"id": open_ticket, "sede_id": world.sede_a1, "business_date": "2026-07-01",
+                       "service_code": "orientacion", "number": "A999", "status": "done",
+                       "revision": 9, "updated_at": ended.isoformat()},
+            "event": {"id": "late-finish-1", "ticket_id": open_ticket, "event_type": "finished",
+                      "from_status": "serving", "to_status": "done", "username": username,
+                      "at": ended.astimezone(UTC).isoformat(timespec="microseconds")},
+        },
+    )  # fmt: skip
+    assert isinstance(feed.events[-1], SyncEvent)
+    feed.attention(username=username, counter_id="v1", called_at=lima(2026, 7, 1, 15), minutes=4)
+    feed.push(engine)
+    second = row_for(report(db, "2026-07", sede_id=world.sede_a1), staff.defensor_a1.id)
+    db.commit()
+    assert second.attentions == 3
+    assert second.avg_attention_minutes == pytest.approx((10 + 25 + 4) / 3, abs=0.05)
+    # a report with nothing new recomputes nothing and changes nothing
+    third = row_for(report(db, "2026-07", sede_id=world.sede_a1), staff.defensor_a1.id)
+    assert third == second
+    db.rollback()
+    rows = db.exec(select(QueueDay).where(QueueDay.sede_id == world.sede_a1)).all()
+    assert [(r.day, r.username, r.attentions) for r in rows] == [("2026-07-01", username, 3)]
