@@ -17,6 +17,7 @@ from central.auth.views import router as auth_router
 from central.core.db import make_engine, migrate
 from central.core.http import (
     ERROR_RESPONSES,
+    InputHygieneMiddleware,
     RequestIdMiddleware,
     configure_logging,
     install_error_handlers,
@@ -83,7 +84,8 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(InputHygieneMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (

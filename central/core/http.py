@@ -335,3 +335,137 @@ def configure_logging(level: str = "INFO") -> None:
         root.addHandler(handler)
         root.propagate = False
     root.setLevel(level.upper())
+
+
+# --------------------------------------------------------------------------- input hygiene
+
+MAX_BODY_BYTES = 1_048_576
+
+
+def _bad_char(text: str) -> bool:
+    """NUL and lone UTF-16 surrogates: no database stores them (PostgreSQL refuses NUL, UTF-8
+    cannot encode a lone surrogate), so they are refused at the door instead of failing later."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def _bad_fields(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "(cuerpo)"] if _bad_char(value) else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if isinstance(key, str) and _bad_char(key) else []
+            found += _bad_fields(item, where)
+        return found
+    if isinstance(value, list):
+        return [
+            f
+            for index, item in enumerate(value)
+            for f in _bad_fields(item, f"{path}.{index}" if path else str(index))
+        ]
+    return []
+
+
+class InputHygieneMiddleware:
+    """Refuses (422, Spanish, field-level) request paths, query strings, JSON and form bodies that
+    carry NUL characters or lone surrogates, and bodies over 1 MiB (413)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def _refuse(
+        self, scope: Scope, send: Send, status: int, code: ErrorCode, fields: list[str]
+    ) -> None:
+        request_id = (scope.get("state") or {}).get("request_id")
+        body = json.dumps(
+            {
+                "code": code.value,
+                "message": message_es(code),
+                "fields": [
+                    {"field": f, "message": "Contiene caracteres no permitidos."} for f in fields
+                ],
+                "request_id": request_id,
+            },
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from urllib.parse import parse_qsl, unquote
+
+        raw_path = (scope.get("raw_path") or b"").decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        bad = []
+        if _bad_char(scope.get("path", "")) or "%00" in raw_path:
+            bad.append("path")
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, errors="surrogateescape")
+        except ValueError:
+            pairs = []
+        bad += [f"query.{unquote(k)}" for k, v in pairs if _bad_char(k) or _bad_char(v)]
+        if bad:
+            await self._refuse(scope, send, 422, ErrorCode.INVALID_PAYLOAD, bad)
+            return
+        content_type = next(
+            (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), ""
+        )
+        kind = content_type.split(";")[0].strip().lower()
+        if scope.get("method") not in {"POST", "PUT", "PATCH"} or kind not in {
+            "application/json",
+            "application/x-www-form-urlencoded",
+        }:
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await self._refuse(scope, send, 413, ErrorCode.PAYLOAD_TOO_LARGE, [])
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        fields: list[str] = []
+        if kind == "application/json":
+            try:
+                fields = _bad_fields(json.loads(body)) if body else []
+            except (ValueError, RecursionError):
+                fields = []  # malformed JSON: FastAPI answers it (malformed_json)
+        else:
+            text = body.decode("utf-8", errors="surrogateescape")
+            fields = [
+                k
+                for k, v in parse_qsl(text, keep_blank_values=True)
+                if _bad_char(k) or _bad_char(v)
+            ]
+        if fields:
+            await self._refuse(scope, send, 422, ErrorCode.INVALID_PAYLOAD, fields)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

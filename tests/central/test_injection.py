@@ -128,3 +128,34 @@ def test_injection_in_sign_in_and_path(payload, client, world, factory):
     headers = sign_in(client, factory.user(Profile.ADMINISTRADOR_NACIONAL))
     assert client.get(f"/api/v1/sedes/{payload}", headers=headers).status_code in {404, 422}
     assert client.get("/api/v1/users", headers=headers, params={"sede_id": payload}).json() == []
+
+
+def test_nul_and_lone_surrogates_are_refused_everywhere(client, world, factory):
+    headers = sign_in(client, factory.user(Profile.ADMINISTRADOR_NACIONAL))
+    body = client.post(
+        "/api/v1/auth/token",
+        content=b'{"username": "a\\u0000b", "password": "x"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert body.status_code == 422
+    assert body.json()["fields"] == [
+        {"field": "username", "message": "Contiene caracteres no permitidos."}
+    ]
+    surrogate = client.patch(
+        f"/api/v1/sedes/{world.sede_a1}",
+        headers={**headers, "Content-Type": "application/json"},
+        content=b'{"address": "\\ud97c calle"}',
+    )
+    assert surrogate.status_code == 422 and surrogate.json()["fields"][0]["field"] == "address"
+    assert client.get("/api/v1/sedes/a%00b", headers=headers).status_code == 422
+    query = client.get("/api/v1/users", headers=headers, params={"q": "a\x00b"})
+    assert query.status_code == 422 and query.json()["fields"][0]["field"] == "query.q"
+    huge = client.post(
+        "/api/v1/districts", headers=headers, json={"id": "x", "name": "n" * 1_100_000}
+    )
+    assert huge.status_code == 413 and huge.json()["code"] == "payload_too_large"
+    # nothing changed
+    assert (
+        client.get(f"/api/v1/sedes/{world.sede_a1}", headers=headers).json()["address"]
+        == "Av. Prueba 1"
+    )
