@@ -363,3 +363,32 @@ def test_housekeeping_without_changes_reports_nothing(engine):
     quiet = engine.housekeeping()
     assert quiet.ok and not quiet.changed_services and not quiet.changed_counters
     assert not quiet.display_changed
+
+
+def test_notes_are_kept_on_the_ticket_but_not_in_audit_or_state(hub, engine, db_rows, unchanged):
+    hub.open("v1")
+    hub.issue()
+    hub.call_next("v1")
+    hub.ok(hub.counter("v1", "start_attention"))
+    with unchanged():
+        long_note = hub.counter("v1", "finish_attention", outcome="atendido", note="x" * 1001)
+        wrong_outcome = hub.counter("v1", "finish_attention", outcome="resuelto")
+        not_a_dict = engine.execute(
+            actor=hub_actor("v1"), action="call_next", params=[], request_id="not-a-dict-1"
+        )
+    assert long_note.error.code == wrong_outcome.error.code == ErrorCode.INVALID_PAYLOAD
+    assert not_a_dict.error.code == ErrorCode.INVALID_PAYLOAD
+    hub.ok(hub.counter("v1", "finish_attention", outcome="atendido", note="pidió patrocinio"))
+    [stored] = db_rows("SELECT note FROM tickets")
+    assert stored[0] == "pidió patrocinio"
+    audit = str([tuple(r) for r in db_rows("SELECT * FROM audit_log")])
+    assert "patrocinio" not in audit
+    assert "patrocinio" not in engine.counter_state("v1").model_dump_json()
+    assert "patrocinio" not in engine.display_state().model_dump_json()
+
+
+def hub_actor(counter_id):
+    from contracts.mqtt import Role
+    from hub.ports import Actor
+
+    return Actor(role=Role.COUNTER, device_id=counter_id)
