@@ -348,3 +348,52 @@ def test_unexpected_error_is_json_500_with_request_id(app, client):
         "fields": [],
         "request_id": "req-500",
     }
+
+
+def test_secret_key_generated_once_into_data_dir(tmp_path):
+    from central.settings import CentralSettings
+
+    first = CentralSettings(
+        _env_file=None, data_dir=tmp_path, secret_key=None
+    ).resolved_secret_key()
+    path = tmp_path / "central-secret.key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 48
+    assert (
+        CentralSettings(_env_file=None, data_dir=tmp_path, secret_key=None).resolved_secret_key()
+        == first
+    )
+
+
+def test_access_log_is_json_with_request_id_and_no_personal_data(client, world, factory):
+    import io
+    import json
+    import logging
+
+    from central.core.http import JsonLogFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLogFormatter())
+    access = logging.getLogger("alegra.central.access")
+    old_level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        account = factory.user(
+            Profile.DEFENSOR_PUBLICO, sede=world.sede_a1, username="maria-quispe"
+        )
+        client.post(
+            TOKEN,
+            json={"username": account.username, "password": PASSWORD},
+            headers={"X-Request-ID": "log-1"},
+        )
+        client.get("/api/v1/users", params={"q": "12345678"}, headers={"X-Request-ID": "log-2"})
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["request_id"] for line in lines] == ["log-1", "log-2"]
+    assert lines[0]["path"] == "/api/v1/auth/token" and lines[0]["status"] == 200
+    text = stream.getvalue()
+    assert "maria-quispe" not in text and "12345678" not in text and PASSWORD not in text
