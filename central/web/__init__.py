@@ -18,7 +18,7 @@ from central.auth.web import SESSION_COOKIE, WebContext
 from central.core.db import new_session
 from central.core.http import log
 from central.domain.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
-from central.web.deps import PasswordChangeRequired
+from central.web.deps import MenuUser, PasswordChangeRequired
 from central.web.rendering import STATIC_DIR, render
 from contracts.errors import ErrorCode, message_es
 
@@ -70,8 +70,16 @@ def _is_web(request: Request) -> bool:
     return not request.url.path.startswith(API_PREFIX)
 
 
-def _signed_in_user(request: Request) -> WebContext | None:
-    """The page's signed-in user, so that an error page keeps the menu (None when unknown)."""
+def _signed_in_user(request: Request) -> MenuUser | None:
+    """The page's signed-in user, so that an error page keeps the menu (None when unknown).
+    Pages remember it on the request (central.web.deps.remember_web_user); only a request that
+    reached no page (an unknown path) looks the session cookie up here, with no session of the
+    request open."""
+    remembered = getattr(request.state, "web_user", False)
+    if remembered is not False:
+        return remembered
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
     session = new_session(request.app.state.engine)
     try:
         found = auth_service.web_session_user(
@@ -83,8 +91,10 @@ def _signed_in_user(request: Request) -> WebContext | None:
             return None
         web_session, user, profiles = found
         session.commit()
-        return WebContext(
-            actor=auth_service.actor_for(user, profiles), user=user, web_session=web_session
+        return MenuUser.of(
+            WebContext(
+                actor=auth_service.actor_for(user, profiles), user=user, web_session=web_session
+            )
         )
     except Exception:  # an error page must render even when the database is the problem
         log.warning("error page without user context", exc_info=True)

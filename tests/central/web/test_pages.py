@@ -5,6 +5,7 @@ write is audited like the API's."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -378,3 +379,16 @@ def test_an_unexpected_failure_in_a_page_answers_the_html_error_page(
     assert with_client.status_code == 500
     assert with_client.headers["content-type"].startswith("text/html")
     assert "Error interno" in with_client.text and "simulated" not in with_client.text
+
+
+def test_error_pages_keep_the_menu_without_waiting_on_the_database(client, world, factory):
+    # a NotFound raised after a query leaves the request's SQLite transaction (and its write
+    # lock) open while the error page renders: the page must not query the database again
+    person = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    web_sign_in(client, person)
+    for path, status in ((f"/sedes/{world.sede_b1}", 404), ("/usuarios", 403), ("/nada", 404)):
+        started = time.monotonic()
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert time.monotonic() - started < 5, path
+        assert 'action="/salir"' in response.text and 'aria-label="Menú principal"' in response.text
