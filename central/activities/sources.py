@@ -62,7 +62,7 @@ sync_ticket_ext = table(
     column("business_date", String),
     column("received_at", DateTime(timezone=True)),
 )
-ROLLUP_OVERLAP = timedelta(minutes=15)
+ROLLUP_OVERLAP = timedelta(minutes=5)
 sync_ticket_event = table(
     "sync_ticket_event",
     column("id", String),
