@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import and_, false, func, or_, text, true, update
+from sqlalchemy import and_, false, func, or_, text, true, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -401,7 +401,7 @@ def search_cases(
         query = query.where(col(CaseFile.client_citizen_id).in_(people))
         return list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
     # names: first as typed, surnames first (a prefix: the btree index answers it); when that
-    # finds fewer than a page, every word anywhere in the name (trigram index on PostgreSQL)
+    # finds nobody, every word anywhere in the name (trigram index on PostgreSQL)
     key = fold(f.name)
     prefix = people.where(col(Citizen.name_norm).startswith(key, autoescape=True))
     found = list(
@@ -413,7 +413,7 @@ def search_cases(
         ).all()
     )
     words = key.split()
-    if len(found) >= limit or offset or len(words) < 2 and found:
+    if found or offset:
         return found
     anywhere = people.where(
         and_(*[col(Citizen.name_norm).contains(w, autoescape=True) for w in words or [""]])
@@ -421,8 +421,7 @@ def search_cases(
     more = session.exec(
         query.where(col(CaseFile.client_citizen_id).in_(anywhere)).order_by(*order).limit(limit)
     ).all()
-    seen = {c.id for c in found}
-    return (found + [c for c in more if c.id not in seen])[:limit]
+    return list(more)
 
 
 def _lima_midnight(day: date):  # noqa: ANN202
@@ -1348,10 +1347,8 @@ def search_notes(
         CaseAction.notes,
     )
     sedes = area_sedes(session, area)
-    if sedes is not None:
-        if not sedes:
-            return []
-        stmt = stmt.where(col(CaseAction.case_sede_id).in_(sedes))
+    if sedes is not None and not sedes:
+        return []
     if not include_restricted:
         stmt = stmt.where(CaseAction.restricted == False)  # noqa: E712
     if dialect == "postgresql":
@@ -1368,8 +1365,27 @@ def search_notes(
             )
         )
         params = {"q": match}
-    stmt = stmt.order_by(col(CaseAction.action_date).desc(), col(CaseAction.id).desc())
-    rows = session.execute(stmt.limit(limit), params).all()
+    newest = (col(CaseAction.action_date).desc(), col(CaseAction.id).desc())
+    if sedes is None:
+        final = stmt.order_by(*newest).limit(limit)
+    else:
+        # one newest-first query per sede, merged: each can stop after ``limit`` matches
+        # walking the (case_sede_id, action_date) index when the words are common, or use the
+        # GIN index when they are rare — an IN list would force reading every match
+        parts = [
+            sa_select(
+                stmt.where(CaseAction.case_sede_id == sede)
+                .order_by(*newest)
+                .limit(limit)
+                .subquery()
+            )
+            for sede in sedes
+        ]
+        merged = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("matches")
+        final = (
+            sa_select(merged).order_by(merged.c.action_date.desc(), merged.c.id.desc()).limit(limit)
+        )
+    rows = session.execute(final, params).all()
     numbers = (
         dict(
             session.execute(

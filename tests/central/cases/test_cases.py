@@ -698,3 +698,32 @@ def test_catalogues(client, defender):
     data = client.get(f"{API}/catalogues", headers=defender).json()
     assert {"code": "violencia_familiar", "label": "Violencia familiar"} in data["matters"]
     assert {"code": "patrocinio", "label": "Patrocinio (MD03)"} in data["attention_types"]
+
+
+def test_full_text_follows_the_file_after_an_accepted_referral(client, world, people):
+    a1 = people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    a2 = people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_a2)
+    case = open_case(client, a1, world.sede_a1)
+    client.post(
+        f"{API}/{case['id']}/actions",
+        json={
+            "action_type": "nota",
+            "action_date": "2025-02-03",
+            "notes": "Constancia de reubicación",
+        },
+        headers=a1,
+    )
+    referral = client.post(
+        f"{API}/{case['id']}/referrals",
+        json={"kind": "internal", "to_sede_id": world.sede_a2, "reason": "Domicilio"},
+        headers=a1,
+    ).json()
+    search = {"q": "reubicación"}
+    assert client.get(f"{API}/notes-search", params=search, headers=a2).json() == []
+    client.post(f"{API}/referrals/{referral['id']}/decision", json={"accept": True}, headers=a2)
+    hits = client.get(f"{API}/notes-search", params=search, headers=a2).json()
+    assert [h["case_number"] for h in hits] == [case["number"]]
+    assert client.get(f"{API}/notes-search", params=search, headers=a1).json() == []
+    # the action still counts where it was done (Module 01)
+    actions = client.get(f"{API}/{case['id']}/actions", headers=a2).json()
+    assert actions[0]["sede_id"] == world.sede_a1
