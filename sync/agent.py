@@ -187,7 +187,8 @@ class SyncAgent:
         with self._lock:
             total = 0
             heartbeat_sent = False
-            inflight: deque[tuple[Future, int, int, int]] = deque()
+            # (answer, epoch, base, lone request, acknowledged position when sent)
+            inflight: deque[tuple[Future, int, int, bool, int]] = deque()
             after = 0  # wire seq already dispatched in this round
             try:
                 while not self._stop.is_set():
@@ -204,21 +205,28 @@ class SyncAgent:
                         stub_all, self._force_stub = self._force_stub, False
                         wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
                         body = self._body(epoch, wire, dispatched=batch[-1]["seq"])
-                        inflight.append((self._send_async(body), epoch, base, len(batch)))
+                        alone = not inflight
+                        known = hub_store.sent_through(self.conn)
+                        inflight.append((self._send_async(body), epoch, base, alone, known))
                         after = batch[-1]["seq"]
                     if not inflight:
                         if heartbeat_sent:
                             break
                         body = self._body(epoch, [], dispatched=0)
-                        inflight.append((self._send_async(body), epoch, base, 0))
-                    future, sent_epoch, sent_base, count = inflight.popleft()
+                        known = hub_store.sent_through(self.conn)
+                        inflight.append((self._send_async(body), epoch, base, True, known))
+                    future, sent_epoch, sent_base, alone, known = inflight.popleft()
                     ack = self._interpret(future.result(), sent_epoch)
                     heartbeat_sent = True
                     if ack is None:  # new epoch or smaller batches: start the round again
                         self._drain(inflight)
                         after = 0
                         continue
-                    acked, moved = self._settle(sent_epoch, sent_base, ack)
+                    # an answer to a request sent while another was in flight may predate that
+                    # one's effects: only answers to lone requests can reveal central behind
+                    acked, moved = self._settle(
+                        sent_epoch, sent_base, ack, may_rewind=alone, sent_when_asked=known
+                    )
                     total += acked
                     if moved:  # rewound or new epoch: what is in flight is stale
                         self._drain(inflight)
@@ -326,17 +334,31 @@ class SyncAgent:
         except ValidationError as exc:
             raise RetryLater(f"respuesta ilegible de la central: {exc.errors()[:1]}") from None
 
-    def _settle(self, epoch: int, base: int, ack: PushAck) -> tuple[int, bool]:
+    def _settle(
+        self,
+        epoch: int,
+        base: int,
+        ack: PushAck,
+        *,
+        may_rewind: bool = True,
+        sent_when_asked: int | None = None,
+    ) -> tuple[int, bool]:
         """Act on an answer: (rows newly marked sent, whether the position moved away)."""
         local_last = hub_store.last_outbox_seq(self.conn) - base
-        local_sent = hub_store.sent_through(self.conn) - base
+        # compare with what was acknowledged when the request left: another agent of this hub
+        # may have advanced it since, from a later answer
+        local_sent = (
+            hub_store.sent_through(self.conn) if sent_when_asked is None else sent_when_asked
+        ) - base
         if epoch_restored(held_through=ack.held_through, local_last_seq=local_last):
             new_epoch = hub_store.open_new_epoch(self.conn, left_epoch=epoch)
             log.warning(
                 "central holds more of epoch %s than this hub: new epoch %s", epoch, new_epoch
             )
             return 0, True
-        if central_behind(held_through=ack.held_through, local_sent_through=local_sent):
+        if may_rewind and central_behind(
+            held_through=ack.held_through, local_sent_through=local_sent
+        ):
             count = hub_store.rewind(self.conn, wire_epoch=epoch, held_through=ack.held_through)
             log.warning("central is behind (restored?): %s events will be sent again", count)
             return 0, True

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import uuid6
 from pydantic import ValidationError
 from sqlalchemy import Connection, and_, func, or_, select, text
@@ -63,7 +64,7 @@ def _now() -> datetime:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -218,16 +219,7 @@ def apply_batch(conn: Connection, *, sede_id: str, batch: PushBatch) -> PushAck:
                 counts.duplicates += 1
             else:
                 raise EpochConflictError(epoch, held, event.seq)
-        known = set()
-        if fresh:
-            known = set(
-                conn.execute(
-                    select(m.sync_inbox.c.event_id).where(
-                        m.sync_inbox.c.event_id.in_([e.event_id for e in fresh]),
-                        m.sync_inbox.c.status != "duplicate",
-                    )
-                ).scalars()
-            )
+        known = _held_event_ids(conn, [e.event_id for e in fresh]) if fresh else set()
         to_apply: list[SyncEvent] = []
         for event in fresh:
             status = "duplicate" if event.event_id in known else "applied"
@@ -290,6 +282,27 @@ def apply_batch(conn: Connection, *, sede_id: str, batch: PushBatch) -> PushAck:
     )
 
 
+def _held_event_ids(conn: Connection, event_ids: list[str]) -> set[str]:
+    """Which of these event ids central already holds (under any epoch)."""
+    if conn.dialect.name == "postgresql":
+        # one array parameter instead of thousands of bind parameters
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT event_id FROM sync_inbox WHERE event_id = ANY(%b::text[]) "
+                "AND status <> 'duplicate'",
+                (event_ids,),
+            )
+            return {row[0] for row in cursor.fetchall()}
+    return set(
+        conn.execute(
+            select(m.sync_inbox.c.event_id).where(
+                m.sync_inbox.c.event_id.in_(event_ids), m.sync_inbox.c.status != "duplicate"
+            )
+        ).scalars()
+    )
+
+
 def _unique_by_seq(events: list[SyncEvent]) -> list[SyncEvent]:
     by_seq: dict[int, SyncEvent] = {}
     for event in events:
@@ -346,6 +359,8 @@ def _apply_effects(
         try:
             if event.oversized:
                 raise ValueError("evento demasiado grande para el lote")
+            if event.payload is not None and not isinstance(event.payload, dict):
+                raise ValueError("el contenido del evento debe ser un objeto JSON")
             parsed = validate_payload(event.aggregate_type, event.payload)
             payload = event.payload or {}
             kind = event.aggregate_type
@@ -853,6 +868,27 @@ def _upsert_published(
     )
 
 
+# The first txid that may still commit a change-log row, evaluated in the same statement (same
+# snapshot) as the rows served: the smallest in-progress xid of the snapshot that is not known
+# to belong to another database of the cluster, else the snapshot's xmax. This is
+# pg_snapshot_xmin() narrowed to this database, so a long transaction elsewhere on the cluster
+# (another application, a reporting job) does not hold the hubs' pulls back. Unknown xids
+# (e.g. a backend that ended meanwhile, or one hidden by privileges) count as ours: safe.
+# backend_xid is 32-bit, snapshot xids are 64-bit: compared modulo 2^32.
+SAFE_TXID_CUTOFF = """(
+    SELECT LEAST(
+        pg_snapshot_xmax(s.snap)::text::bigint,
+        COALESCE(
+            (SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(s.snap) AS x
+             WHERE (x::text::bigint % 4294967296) NOT IN (
+                 SELECT a.backend_xid::text::bigint FROM pg_stat_activity a
+                 WHERE a.backend_xid IS NOT NULL
+                   AND a.datname IS DISTINCT FROM current_database())),
+            9223372036854775807))
+    FROM (SELECT pg_current_snapshot() AS snap) AS s
+)"""
+
+
 def pull_page(conn: Connection, *, sede_id: str, cursor: Cursor, limit: int) -> PullPage:
     """The next page of the sede's change log after ``cursor``: only rows of transactions that
     can no longer commit (txid below the snapshot's xmin), in (txid, id) order."""
@@ -874,9 +910,7 @@ def pull_page(conn: Connection, *, sede_id: str, cursor: Cursor, limit: int) -> 
         ),
     ]
     if conn.dialect.name == "postgresql":
-        conditions.append(
-            log_.c.txid < text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        )
+        conditions.append(log_.c.txid < text(SAFE_TXID_CUTOFF))
     rows = (
         conn.execute(
             select(log_).where(*conditions).order_by(log_.c.txid, log_.c.id).limit(limit + 1)

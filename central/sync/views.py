@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -114,7 +115,9 @@ async def push(request: Request, device: DeviceDep, session: SessionDep) -> Any:
             {"X-Max-Batch-Bytes": str(settings.max_batch_bytes)},
         )
     try:
-        batch = PushBatch.model_validate_json(body)
+        batch = PushBatch.model_validate(orjson.loads(body))
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("El lote de sincronización no es JSON válido.") from None
     except ValidationError as exc:
         raise ValidationFailed(
             "El lote de sincronización no es válido: "
@@ -431,37 +434,37 @@ TEMPLATES = FsPath(__file__).resolve().parent / "templates"
 page_router = APIRouter(include_in_schema=False)
 
 
-def _page_dependency() -> Any:
-    try:
-        from central.web.deps import page
-    except ImportError:  # web UI not installed: the page is not offered
-        return None
-    return page("devices.read")
+try:  # the page plugs into the web UI (central/web/) when it is installed
+    from central.web.deps import page as _web_page
+
+    _PAGE_ACCESS: Any = _web_page("devices.read")
+except ImportError:  # pragma: no cover - API-only deployments
+    _PAGE_ACCESS = None
 
 
-def _install_page(app: FastAPI) -> None:
-    dependency = _page_dependency()
-    if dependency is None:
-        return
+def _page_env() -> Any:
     from jinja2 import ChoiceLoader, FileSystemLoader
 
     from central.web import rendering
 
-    env = rendering.ENV.overlay(
+    return rendering.ENV.overlay(
         loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)), rendering.ENV.loader])
     )
 
+
+if _PAGE_ACCESS is not None:
+
     @page_router.get("/sincronizacion")
     def sync_page(
-        request: Request, session: SessionDep, web: Annotated[Any, Depends(dependency)]
+        request: Request, session: SessionDep, web: Annotated[Any, Depends(_PAGE_ACCESS)]
     ) -> Response:
-        sedes = None if web.area.national else sorted(web.area.sede_ids)
-        conn = session.connection()
-        rows = service.sede_status(conn, sede_ids=sedes)
+        """Per sede: last contact, backlog, lag, silent flag; open conflicts; dead letters."""
         from fastapi.responses import HTMLResponse
 
+        sedes = None if web.area.national else sorted(web.area.sede_ids)
+        conn = session.connection()
         settings = request.app.state.settings
-        html = env.get_template("sync_status.html").render(
+        html = request.app.state.sync_page_env.get_template("sync_status.html").render(
             request=request,
             path=request.url.path,
             system_name=settings.system_name,
@@ -471,13 +474,18 @@ def _install_page(app: FastAPI) -> None:
             errors={},
             message=None,
             notice=None,
-            rows=rows,
+            rows=service.sede_status(conn, sede_ids=sedes),
             dead=service.list_dead_letters(conn, sede_ids=sedes)[-20:],
             conflicts=service.list_conflicts(conn, sede_ids=sedes),
             silent_minutes=int(service.SILENT_AFTER.total_seconds() // 60),
         )
         return HTMLResponse(html)
 
+
+def _install_page(app: FastAPI) -> None:
+    if _PAGE_ACCESS is None:
+        return
+    app.state.sync_page_env = _page_env()
     app.include_router(page_router)
 
 

@@ -96,3 +96,52 @@ def test_central_status_flags_silent_sedes_and_reports_lag(
     assert central.client.get("/api/v1/sync/status", headers=admin_headers).json()[0]["silent"]
     # without credentials: refused
     assert central.client.get("/api/v1/sync/status").status_code == 401
+
+
+def test_status_page_shows_each_sede_in_spanish(central, hub_engine, agent, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from central.app import create_app
+    from central.auth.policy import Profile, ScopeKind
+    from central.auth.service import create_web_session, password_hasher
+    from central.core.db import new_session
+    from central.domain.actor import Actor as CentralActor
+    from central.users import service as users
+    from central.users.schemas import UserCreate
+
+    hub_engine.execute(
+        actor=KIOSK,
+        action="issue_ticket",
+        params={"service_code": "orientacion"},
+        request_id=str(uuid.uuid4()),
+    )
+    agent.push_once()
+    app = create_app(central.app.state.settings, run_migrations=False, web=True)
+    session = new_session(app.state.engine)
+    user = users.create_user(
+        session=session,
+        actor=CentralActor.system("tests"),
+        ph=password_hasher(app.state.settings),
+        check_assignable=False,
+        data=UserCreate(
+            username="auditora",
+            display_name="Auditora",
+            password="Contraseña-segura-1",  # noqa: S106
+            profiles=[Profile.AUDITOR],
+            scope_kind=ScopeKind.NATIONAL,
+        ),
+    )
+    user.must_change_password = False
+    cookie, _ = create_web_session(session=session, settings=app.state.settings, user=user)
+    session.commit()
+    session.close()
+    with TestClient(app) as client:
+        anonymous = client.get("/sincronizacion", follow_redirects=False)
+        assert anonymous.status_code != 200
+        client.cookies.set("alegra_session", cookie)
+        page = client.get("/sincronizacion")
+    app.state.engine.dispose()
+    assert page.status_code == 200, page.text[:500]
+    html = page.text
+    assert "Sincronización de sedes" in html and "sede-sync" in html and "Al día" in html
+    (tmp_path / "sync_status.html").write_text(html, encoding="utf-8")
