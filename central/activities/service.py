@@ -423,7 +423,7 @@ def record_activity(
     if data.activity_date > today:
         raise ValidationFailed(
             "La fecha de la actividad no puede ser posterior a hoy.",
-            fields=[FieldError("activity_date", "fecha futura")],
+            fields=[FieldError("activity_date", "no puede ser posterior a hoy")],
         )
     if data.activity_date.year < 2000:
         raise ValidationFailed(

@@ -253,3 +253,27 @@ def test_programming_form_validation_in_spanish(page, web_server, month_data):  
     shot(page, "activities-plan-duplicate")
     page.goto(web_server.base_url + "/programacion?mes=2026-04")
     assert "Jorge Ramos Ccori" in page.locator("table").inner_text()
+
+
+def test_professional_records_a_talk(page, web_server, month_data):  # noqa: F811
+    """A defender records their own talk; a date in the future is refused in Spanish."""
+    defender = month_data["jorge"]
+    sign_in(page, web_server, defender)
+    page.click("nav >> text=Actividades")
+    assert page.locator("nav >> text=Supervisión").count() == 0  # no supervision grant
+    page.click("text=Registrar actividad")
+    assert page.locator("#f-professional_id").count() == 0  # records only their own
+    page.select_option("#f-kind", "charla")
+    page.fill("#f-activity_date", "2099-01-10")
+    page.fill("#f-title", "Charla sobre violencia familiar en la I.E. 1024")
+    page.fill("#f-participants", "60")
+    page.click("form.panel button[type=submit]")
+    assert "posterior a hoy" in page.locator(".alert").inner_text()
+    shot(page, "activities-activity-form-error")
+    page.fill("#f-activity_date", "2026-03-20")
+    page.click("form.panel button[type=submit]")
+    page.wait_for_selector(".notice")
+    rows = page.locator("table tbody").inner_text()
+    assert "Charla sobre violencia familiar en la I.E. 1024" in rows and "Jorge Ramos Ccori" in rows
+    assert no_horizontal_scroll(page)
+    shot(page, "activities-activity-list")
