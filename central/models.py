@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from central.activities.models import (
+    ActivityPlan,
+    ActivityPlanTarget,
+    ManualActivity,
+    QueueDay,
+    RollupState,
+)
 from central.audit.models import AuditChainHead, AuditEvent
 from central.auth.models import RefreshToken, TokenFamily, WebSession
 from central.cases.models import (
@@ -26,6 +33,8 @@ from central.users.models import User, UserProfile
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ActivityPlan",
+    "ActivityPlanTarget",
     "AuditChainHead",
     "AuditEvent",
     "CaseAction",
@@ -45,8 +54,11 @@ __all__ = [
     "District",
     "EligibilityStatement",
     "EnrollmentCode",
+    "ManualActivity",
     "OpeningHours",
+    "QueueDay",
     "RefreshToken",
+    "RollupState",
     "Sede",
     "SedeService",
     "SensitiveNote",
