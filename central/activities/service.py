@@ -148,14 +148,18 @@ def check_professional(session: Session, *, professional_id: str, sede: Sede) ->
     return user
 
 
-def professionals_of(session: Session, *, sede: Sede) -> list[User]:
-    """Active professionals who may be programmed at the sede (for forms)."""
+def professionals_by_sede(session: Session, *, sedes: list[Sede]) -> dict[str, list[User]]:
+    """Active professionals who may be programmed at each sede (for forms), in one query."""
+    if not sedes:
+        return {}
+    sede_ids = sorted({s.id for s in sedes})
+    district_ids = sorted({s.district_id for s in sedes})
     stmt = (
         select(User)
         .where(
             col(User.active).is_(True),
-            ((User.scope_kind == ScopeKind.SEDE) & (User.sede_id == sede.id))
-            | ((User.scope_kind == ScopeKind.DISTRICT) & (User.district_id == sede.district_id)),
+            ((User.scope_kind == ScopeKind.SEDE) & col(User.sede_id).in_(sede_ids))
+            | ((User.scope_kind == ScopeKind.DISTRICT) & col(User.district_id).in_(district_ids)),
             col(User.id).in_(
                 select(UserProfile.user_id).where(
                     col(UserProfile.profile).in_(sorted(PROFESSIONAL_PROFILES))
@@ -164,7 +168,21 @@ def professionals_of(session: Session, *, sede: Sede) -> list[User]:
         )
         .order_by(col(User.display_name))
     )
-    return list(session.exec(stmt).all())
+    people = list(session.exec(stmt).all())
+    return {
+        sede.id: [
+            u
+            for u in people
+            if (u.scope_kind == ScopeKind.SEDE and u.sede_id == sede.id)
+            or (u.scope_kind == ScopeKind.DISTRICT and u.district_id == sede.district_id)
+        ]
+        for sede in sedes
+    }
+
+
+def professionals_of(session: Session, *, sede: Sede) -> list[User]:
+    """Active professionals who may be programmed at the sede."""
+    return professionals_by_sede(session, sedes=[sede])[sede.id]
 
 
 # ------------------------------------------------------------------------------ plans

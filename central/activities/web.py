@@ -95,7 +95,8 @@ def _sedes(session, web: WebContext) -> list[Sede]:  # noqa: ANN001
 
 
 def _professional_choices(session, sedes: list[Sede]) -> list[tuple[Sede, list]]:  # noqa: ANN001
-    return [(sede, service.professionals_of(session, sede=sede)) for sede in sedes]
+    people = service.professionals_by_sede(session, sedes=sedes)
+    return [(sede, people[sede.id]) for sede in sedes if people[sede.id]]
 
 
 # ------------------------------------------------------------------------- programming
