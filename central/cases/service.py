@@ -400,8 +400,8 @@ def search_cases(
     if not f.name:
         query = query.where(col(CaseFile.client_citizen_id).in_(people))
         return list(session.exec(query.order_by(*order).offset(offset).limit(limit)).all())
-    # names: first as typed, surnames first (a prefix: the btree index answers it); when that
-    # finds nobody, every word anywhere in the name (trigram index on PostgreSQL)
+    # names: first as typed, surnames first (a prefix: the btree index answers it); only when
+    # nobody's name starts that way, every word anywhere (trigram index on PostgreSQL)
     key = fold(f.name)
     prefix = people.where(col(Citizen.name_norm).startswith(key, autoescape=True))
     found = list(
@@ -413,7 +413,7 @@ def search_cases(
         ).all()
     )
     words = key.split()
-    if found or offset:
+    if found or offset or session.execute(prefix.limit(1)).first() is not None:
         return found
     anywhere = people.where(
         and_(*[col(Citizen.name_norm).contains(w, autoescape=True) for w in words or [""]])
