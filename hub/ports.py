@@ -1,12 +1,14 @@
 """The seam between the hub's queue domain and its transports (MQTT bridge, CLI, bench).
 
 ``hub.domain`` implements QueueEngine; ``hub.bridge`` drives it from MQTT. The engine is
-synchronous and thread-safe; every ``execute`` is one SQLite transaction that also writes an
-audit row and an outbox row, and nothing is published until it has committed.
+synchronous and thread-safe; every command is atomic (its change, audit row and outbox row
+commit together or not at all) and nothing is published until it has committed. Several
+commands may share one transaction and fsync (``execute_many``, group commit).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,7 +55,19 @@ class CommandOutcome:
 class QueueEngine(Protocol):
     def execute(
         self, *, actor: Actor, action: str, params: dict[str, Any], request_id: str
-    ) -> CommandOutcome: ...
+    ) -> CommandOutcome:
+        """One command, one atomic commit. Concurrent callers may share a commit (group
+        commit); each still gets its own outcome only after that commit."""
+        ...
+
+    def execute_many(
+        self, commands: Sequence[tuple[Actor, str, dict[str, Any], str]]
+    ) -> list[CommandOutcome]:
+        """``(actor, action, params, request_id)`` commands, in order, in ONE transaction with
+        one savepoint each: every command is still atomic (a rejected one writes nothing), a
+        request id repeated in the batch replays its first use, and the outcomes are returned
+        only after the single commit (all ``internal`` errors if it fails)."""
+        ...
 
     def housekeeping(self) -> CommandOutcome:
         """Time-driven changes (day rollover, appointment windows); call every few seconds."""

@@ -1,11 +1,13 @@
 """HubEngine: the sede's queue (Module 03) on SQLite, behind ``hub.ports.QueueEngine``.
 
-Every accepted command is one ``BEGIN IMMEDIATE`` transaction that writes the change, its
-ticket/counter history, an audit row, one outbox row per changed record and the stored answer
-for its request id, then commits; the caller publishes the returned state changes, calls and
-print jobs only after that. Rejected commands roll back and leave no trace (no audit, no
-outbox, no stored answer), so a retry of a rejected request is evaluated afresh. A process
-lock serialises threads; ``BEGIN IMMEDIATE`` serialises processes sharing the file.
+Every accepted command atomically writes the change, its ticket/counter history, an audit
+row, one outbox row per changed record and the stored answer for its request id, inside a
+``BEGIN IMMEDIATE`` transaction and its own ``SAVEPOINT``; the caller publishes the returned
+state changes, calls and print jobs only after the commit. Rejected commands roll back to their
+savepoint and leave no trace (no audit, no outbox, no stored answer), so a retry of a rejected
+request is evaluated afresh. Commands that arrive together share one transaction and one fsync
+(group commit: ``execute_many``, and ``execute`` for concurrent callers, leader/follower). A
+process lock serialises threads; ``BEGIN IMMEDIATE`` serialises processes sharing the file.
 
 Citizens' DNIs are stored only in ``tickets.dni`` / ``appointments.dni``; they never reach
 state, events, audit, outbox payloads or logs.
@@ -17,7 +19,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -83,6 +86,8 @@ LINE_ORDER = (
     "arrived_at, id"
 )
 DNI_RE_FIELDS = {"dni"}
+#: Most commands one group commit takes from the queue of concurrent ``execute`` callers.
+GROUP_COMMIT_MAX = 64
 
 PARAMS: dict[Action, type[BaseModel]] = {
     Action.ISSUE_TICKET: IssueTicketParams,
@@ -123,6 +128,26 @@ def _error(code: ErrorCode, message: str | None = None, field: str | None = None
     return DomainError(code, message, field=field)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A command that passed every check made before the write lock."""
+
+    actor: Actor
+    action: Action
+    parsed: BaseModel
+    request_id: str
+    staff: StaffUserConfig | None
+
+
+@dataclass
+class _Slot:
+    """A command queued for group commit; ``outcome`` is set (under the writer lock) once its
+    transaction has committed or been rolled back."""
+
+    prepared: _Prepared | CommandOutcome
+    outcome: CommandOutcome | BaseException | None = None
+
+
 @dataclass
 class _Tx:
     """One command in flight: what it saw and what the transport must publish afterwards."""
@@ -156,7 +181,9 @@ class HubEngine:
         self._counters = {c.id: c for c in config.counters}
         self._staff: dict[str, StaffUserConfig] = {u.username: u for u in config.staff}
         self._hasher = PasswordHasher()
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer lock: one transaction at a time
+        self._pending: deque[_Slot] = deque()  # commands waiting for the next group commit
+        self._pending_lock = threading.Lock()
         self._conn = store.connect(self.db_path)
         now = self._now()
         store.migrate(self._conn, now=now)
@@ -289,6 +316,61 @@ class HubEngine:
     def execute(
         self, *, actor: Actor, action: str, params: dict[str, Any], request_id: str
     ) -> CommandOutcome:
+        """Run one command. Concurrent callers share commits (group commit, leader/follower):
+        the caller queues its command; whoever takes the writer lock runs everything queued
+        (up to ``GROUP_COMMIT_MAX``) in one transaction and hands each caller its outcome.
+        A lone caller runs at once, alone, with no added wait."""
+        prepared = self._prepare(actor, action, params, request_id)
+        if isinstance(prepared, CommandOutcome):
+            return prepared
+        slot = _Slot(prepared)
+        with self._pending_lock:
+            self._pending.append(slot)
+        while slot.outcome is None:
+            with self._lock:
+                if slot.outcome is not None:  # a leader ran it while we waited for the lock
+                    break
+                with self._pending_lock:
+                    batch = [
+                        self._pending.popleft()
+                        for _ in range(min(GROUP_COMMIT_MAX, len(self._pending)))
+                    ]
+                try:
+                    results = self._run_batch([queued.prepared for queued in batch])
+                except BaseException as exc:  # never leave a follower waiting forever
+                    results = [exc] * len(batch)
+                for queued, result in zip(batch, results, strict=True):
+                    queued.outcome = result
+        if isinstance(slot.outcome, BaseException):
+            raise slot.outcome
+        return slot.outcome
+
+    def execute_many(
+        self, commands: Sequence[tuple[Actor, str, dict[str, Any], str]]
+    ) -> list[CommandOutcome]:
+        """Run ``(actor, action, params, request_id)`` commands in order in ONE transaction
+        (one fsync), each inside its own savepoint: a rejected command writes nothing, an
+        accepted one writes exactly what ``execute`` would. A request id repeated in the batch
+        is a replay of its first use, as if run one after another. If the commit fails every
+        outcome from the transaction becomes an ``internal`` error; nothing was applied."""
+        prepared = [self._prepare(*command) for command in commands]
+        with self._lock:
+            results = self._run_batch(prepared)
+        outcomes: list[CommandOutcome] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                outcomes.append(
+                    CommandOutcome(status="error", error=_error(ErrorCode.INTERNAL).body())
+                )
+            else:
+                outcomes.append(result)
+        return outcomes
+
+    def _prepare(
+        self, actor: Actor, action: str, params: dict[str, Any], request_id: str
+    ) -> _Prepared | CommandOutcome:
+        """Everything checked before the write lock: action, role, params; for sign-in a
+        replay and the (slow on purpose) password check."""
         try:
             act = Action(action)
         except ValueError:
@@ -313,51 +395,101 @@ class HubEngine:
                 staff = self._verify_staff(parsed)  # type: ignore[arg-type]
             except DomainError as exc:
                 return _fail(exc)
-        return self._run(actor=actor, action=act, parsed=parsed, request_id=request_id, staff=staff)
+        return _Prepared(actor, act, parsed, request_id, staff)
 
-    def _run(
-        self,
-        *,
-        actor: Actor,
-        action: Action,
-        parsed: BaseModel,
-        request_id: str,
-        staff: StaffUserConfig | None,
-    ) -> CommandOutcome:
-        with self._lock:
-            now = self._now()
+    def _run_batch(
+        self, items: Sequence[_Prepared | CommandOutcome]
+    ) -> list[CommandOutcome | BaseException]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` for every prepared command, each in its own
+        savepoint. Caller holds ``self._lock``. An unexpected exception inside one command
+        rolls back that command only and is returned in its place (``execute`` re-raises it
+        in the caller's thread)."""
+        results: list[CommandOutcome | BaseException] = list(items)  # type: ignore[arg-type]
+        todo = [i for i, item in enumerate(items) if isinstance(item, _Prepared)]
+        if not todo:
+            return results
+        wrote = False
+        try:
             store.begin_immediate(self._conn)
-            try:
-                replay = self._replay(actor=actor, action=action, request_id=request_id)
-                if replay is not None:
+            for index in todo:
+                item = items[index]
+                assert isinstance(item, _Prepared)
+                self._conn.execute("SAVEPOINT command")
+                try:
+                    outcome, changed = self._run_one(item)
+                except DomainError as exc:
+                    self._conn.execute("ROLLBACK TO command")
+                    self._conn.execute("RELEASE command")
+                    results[index] = _fail(exc)
+                    continue
+                except Exception as exc:
+                    log.exception(
+                        "command failed",
+                        extra={
+                            "alegra_fields": {
+                                "event": "engine_error",
+                                "action": str(item.action),
+                                "request_id": item.request_id,
+                                "error": type(exc).__name__,
+                            }
+                        },
+                    )
+                    self._conn.execute("ROLLBACK TO command")
+                    self._conn.execute("RELEASE command")
+                    results[index] = exc
+                    continue
+                self._conn.execute("RELEASE command")
+                wrote = wrote or changed
+                results[index] = outcome
+            self._conn.execute("COMMIT" if wrote else "ROLLBACK")
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                try:
                     self._conn.execute("ROLLBACK")
-                    return replay
-                tx = _Tx(self._conn, now, iso(now), actor, str(action), request_id)
-                if action in TICKET_ACTIONS:
-                    self._kiosk_handlers[action](self, tx, parsed)
-                else:
-                    self._counter_command(tx, action, parsed, staff)
-                outcome = tx.outcome
-                self._conn.execute(
-                    "INSERT INTO command_log (request_id, actor_role, actor_device, action, "
-                    "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        request_id,
-                        str(actor.role),
-                        actor.device_id,
-                        str(action),
-                        _dumps({"status": outcome.status, "result": outcome.result}),
-                        tx.now_iso,
-                    ),
-                )
-                self._conn.execute("COMMIT")
-                return outcome
-            except DomainError as exc:
-                self._conn.execute("ROLLBACK")
-                return _fail(exc)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            if not isinstance(exc, Exception):
                 raise
+            log.exception(
+                "group commit failed",
+                extra={
+                    "alegra_fields": {
+                        "event": "engine_error",
+                        "commands": len(todo),
+                        "error": type(exc).__name__,
+                    }
+                },
+            )
+            for index in todo:  # nothing of this transaction was applied, nothing to publish
+                results[index] = _fail(_error(ErrorCode.INTERNAL))
+        return results
+
+    def _run_one(self, item: _Prepared) -> tuple[CommandOutcome, bool]:
+        """One command inside the open transaction (and its savepoint); True when it wrote."""
+        action, request_id = item.action, item.request_id
+        replay = self._replay(actor=item.actor, action=action, request_id=request_id)
+        if replay is not None:
+            return replay, False
+        now = self._now()
+        tx = _Tx(self._conn, now, iso(now), item.actor, str(action), request_id)
+        if action in TICKET_ACTIONS:
+            self._kiosk_handlers[action](self, tx, item.parsed)
+        else:
+            self._counter_command(tx, action, item.parsed, item.staff)
+        outcome = tx.outcome
+        self._conn.execute(
+            "INSERT INTO command_log (request_id, actor_role, actor_device, action, "
+            "response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                request_id,
+                str(item.actor.role),
+                item.actor.device_id,
+                str(action),
+                _dumps({"status": outcome.status, "result": outcome.result}),
+                tx.now_iso,
+            ),
+        )
+        return outcome, True
 
     def _replay(self, *, actor: Actor, action: Action, request_id: str) -> CommandOutcome | None:
         row = self._conn.execute(

@@ -14,8 +14,8 @@ Durability: WAL with ``synchronous=FULL``. Every commit fsyncs the WAL, so an ac
 ticket survives a process crash, ``kill -9`` *and* a power cut. ``NORMAL`` would also survive
 ``kill -9`` (the WAL is in the OS page cache) but could lose the last commits on power loss,
 which on a sede box on an unreliable supply is exactly when it happens. FULL costs one fsync
-per command; on the reference 2-core machine that is still > 1,000 tickets/s (see
-docs/queue.md), so we keep it. ``ALEGRA_HUB_SYNCHRONOUS=NORMAL`` is not offered on purpose.
+per commit; the engine shares commits between commands that arrive together (group commit,
+see docs/queue.md), so we keep it. ``ALEGRA_HUB_SYNCHRONOUS=NORMAL`` is not offered on purpose.
 """
 
 from __future__ import annotations
