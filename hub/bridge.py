@@ -1,8 +1,10 @@
 """MQTT bridge of the sede hub: drives a QueueEngine from the broker and publishes its state.
 
-paho's network thread only enqueues; one worker thread decodes each request, runs it on the
-engine (one committed transaction), answers on the response topic and only then publishes the
-call events, print jobs and retained states the command changed. Sign-in (argon2, slow on
+paho's network thread only enqueues; one worker thread takes every request already queued (up
+to ``GROUP_MAX``), decodes them, runs them on the engine together (``execute_many``: one
+transaction and one fsync, each command still atomic in its own savepoint), and only after that
+commit answers each on its response topic and publishes the call events, print jobs and
+retained states it changed, command by command in arrival order. Sign-in (argon2, slow on
 purpose) runs its engine call on a second thread and hands the outcome back to the worker.
 The same worker republishes every retained state after each (re)connect and runs the engine's
 housekeeping every few seconds, so all publishing is serialised and a stale republish never
@@ -38,6 +40,8 @@ HUB_DEVICE_ID = "hub"
 #: Commands that are slow by design (password hashing) and run on their own thread so that
 #: tickets keep flowing meanwhile; their answer and publishing still go through the worker.
 SLOW_ACTIONS = frozenset({Action.SIGN_IN})
+#: Most requests the worker takes from its queue for one engine transaction (group commit).
+GROUP_MAX = 64
 
 
 @dataclass
@@ -245,18 +249,23 @@ class HubBridge:
 
     def _run_worker(self) -> None:
         next_housekeeping = time.monotonic() + self.housekeeping_interval_s
+        held: tuple[str, Any] | None = None  # a job met while gathering a run of messages
         while True:
             timeout = max(0.0, next_housekeeping - time.monotonic())
-            try:
-                kind, payload = self._jobs.get(timeout=timeout)
-            except queue.Empty:
-                kind, payload = "housekeeping", None
+            if held is not None:
+                (kind, payload), held = held, None
+            else:
+                try:
+                    kind, payload = self._jobs.get(timeout=timeout)
+                except queue.Empty:
+                    kind, payload = "housekeeping", None
             try:
                 if kind == "stop":
                     self._drain()
                     return
                 if kind == "message":
-                    self._handle_message(*payload)
+                    messages, held = self._gather(payload)
+                    self._handle_messages(messages)
                 elif kind == "republish":
                     self.republish_all()
                     self._republished.set()
@@ -289,6 +298,22 @@ class HubBridge:
             if kind == "housekeeping" or time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + self.housekeeping_interval_s
 
+    def _gather(
+        self, first: tuple[str, bytes]
+    ) -> tuple[list[tuple[str, bytes]], tuple[str, Any] | None]:
+        """``first`` plus the messages queued right behind it (up to GROUP_MAX), without
+        waiting for more. Stops at the first other job and returns it, to run next in order."""
+        messages = [first]
+        while len(messages) < GROUP_MAX:
+            try:
+                kind, payload = self._jobs.get_nowait()
+            except queue.Empty:
+                return messages, None
+            if kind != "message":
+                return messages, (kind, payload)
+            messages.append(payload)
+        return messages, None
+
     def _drain(self) -> None:
         """Finish what was already received: queued messages, then the slow lane's work."""
         while True:
@@ -297,7 +322,7 @@ class HubBridge:
             except queue.Empty:
                 break
             if kind == "message":
-                self._handle_message(*payload)
+                self._handle_messages([payload])
             elif kind == "outcome":
                 self._finish(*payload)
         self._slow_jobs.put(None)
@@ -351,14 +376,34 @@ class HubBridge:
             log, logging.WARNING, "retained request ignored", event="stale_request", topic=topic
         )
 
-    def _handle_message(self, topic: str, payload: bytes) -> None:
-        started = time.perf_counter()
+    def _handle_messages(self, messages: list[tuple[str, bytes]]) -> None:
+        """Decode each request (bad ones are answered at once, they touch nothing), run the
+        valid fast ones in ONE engine transaction, then answer and publish each in order —
+        only after that commit. Slow actions go to the slow lane as before."""
+        fast: list[tuple[Command, float]] = []
+        for topic, payload in messages:
+            started = time.perf_counter()
+            command = self._decode(topic, payload, started)
+            if command is None:
+                continue
+            if command.action in SLOW_ACTIONS:
+                # password hashing takes a few hundred ms on purpose: keep it off the main lane
+                self._slow_jobs.put((command, started))
+            else:
+                fast.append((command, started))
+        if not fast:
+            return
+        outcomes = self._run_engine_many([command for command, _ in fast])
+        for (command, started), outcome in zip(fast, outcomes, strict=True):
+            self._finish(command, outcome, started)
+
+    def _decode(self, topic: str, payload: bytes, started: float) -> Command | None:
         self.stats.received += 1
         request_topic = parse_topic(topic, self.sede_id)
         if request_topic is None:
             self.stats.ignored += 1
             log_event(log, logging.WARNING, "ignored message", event="ignored", bytes=len(payload))
-            return
+            return None
         decoded = decode_request(request_topic, payload)
         if isinstance(decoded, Rejection):
             self.stats.rejected += 1
@@ -382,15 +427,8 @@ class HubBridge:
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
             )
             self._notify(request_topic.action, decoded.code)
-            return
-        self._execute(decoded, started)
-
-    def _execute(self, command: Command, started: float) -> None:
-        if command.action in SLOW_ACTIONS:
-            # password hashing takes a few hundred ms on purpose: keep it off the main lane
-            self._slow_jobs.put((command, started))
-            return
-        self._finish(command, self._run_engine(command), started)
+            return None
+        return decoded
 
     def _run_slow_lane(self) -> None:
         while True:
@@ -401,6 +439,38 @@ class HubBridge:
             outcome = self._run_engine(command)
             # back to the worker: it alone answers and publishes, so states never go stale
             self._jobs.put(("outcome", (command, outcome, started)))
+
+    def _run_engine_many(self, commands: list[Command]) -> list[CommandOutcome]:
+        """One engine transaction for all of them (one fsync); a lone command uses ``execute``."""
+        if len(commands) == 1:
+            return [self._run_engine(commands[0])]
+        batch = [
+            (
+                Actor(role=command.role, device_id=command.topic.device_id),
+                command.action.value,
+                command.request.params,
+                command.request.request_id,
+            )
+            for command in commands
+        ]
+        try:
+            return self.engine.execute_many(batch)
+        except Exception as exc:
+            self.stats.internal_errors += 1
+            log.exception(
+                "engine failed",
+                extra={
+                    "alegra_fields": {
+                        "event": "engine_error",
+                        "commands": len(commands),
+                        "error": type(exc).__name__,
+                    }
+                },
+            )
+            return [
+                CommandOutcome(status="error", error=error_body(ErrorCode.INTERNAL))
+                for _ in commands
+            ]
 
     def _run_engine(self, command: Command) -> CommandOutcome:
         request = command.request

@@ -144,13 +144,22 @@ class DoubleEngine:
         self.sede_id = sede_id
         self.issued: list[str] = []
         self.explode = False
+        self.explode_batch = False
         self.sign_in_s = 0.0
         self.housekeeping_calls = 0
         self.lock = threading.Lock()
+        self.hold = threading.Event()  # cleared: execute blocks, as during a long commit
+        self.hold.set()
+        self.holding = threading.Event()
+        self.batches: list[list[str]] = []  # request ids of each execute_many
+        self.committed_at: list[float] = []
 
     def execute(self, *, actor: Actor, action: str, params: dict, request_id: str):
         if self.explode:
             raise RuntimeError("disk on fire")
+        if not self.hold.is_set():
+            self.holding.set()
+            self.hold.wait(10)
         if action == "sign_in":
             time.sleep(self.sign_in_s)  # argon2 is slow on purpose
             return CommandOutcome(status="ok", result={"signed_in": True})
@@ -160,6 +169,17 @@ class DoubleEngine:
         return CommandOutcome(
             status="ok", result={"number": number}, changed_services={"orientacion"}
         )
+
+    def execute_many(self, commands):
+        if self.explode or self.explode_batch:
+            raise RuntimeError("disk on fire")
+        self.batches.append([request_id for _, _, _, request_id in commands])
+        outcomes = [
+            self.execute(actor=actor, action=action, params=params, request_id=request_id)
+            for actor, action, params, request_id in commands
+        ]
+        self.committed_at.append(time.monotonic())  # "the commit": answers only after it
+        return outcomes
 
     def housekeeping(self):
         self.housekeeping_calls += 1
@@ -354,3 +374,62 @@ def test_hub_tracks_device_availability(double_bridge, mqtt_broker, sede_id):
         time.sleep(0.05)
     assert bridge.device_states()["k7"] == "offline"
     assert bridge.stats.received == 0  # availability is not a command
+
+
+@pytest.mark.mqtt
+def test_requests_queued_behind_a_commit_share_one_engine_transaction(
+    double_bridge, mqtt_broker, sede_id
+):
+    engine, bridge = double_bridge
+    where = {"host": mqtt_broker.host, "port": mqtt_broker.port}
+    answered_at: dict[str, float] = {}
+
+    def stamp(future) -> None:
+        answered_at[future.result().request_id] = time.monotonic()
+
+    with DeviceClient(sede_id=sede_id, role="kiosk", device_id="k1", **where) as kiosk:
+        engine.hold.clear()  # the worker is stuck in a slow commit of the first ticket...
+        first = kiosk.send(
+            "issue_ticket", {"service_code": "orientacion"}, request_id="first-ticket"
+        )
+        assert engine.holding.wait(10)
+        queued = []  # ...while ten more requests (and one malformed one) arrive
+        for index in range(10):
+            if index == 5:
+                bad = kiosk.send_raw("issue_ticket", b"{oops")
+            future = kiosk.send(
+                "issue_ticket", {"service_code": "orientacion"}, request_id=f"queued-{index}"
+            )
+            future.add_done_callback(stamp)
+            queued.append(future)
+        deadline = time.monotonic() + 10
+        while bridge._jobs.qsize() < 11 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        engine.hold.set()
+        assert first.result(10).result == {"number": "A001"}
+        responses = [future.result(10) for future in queued]
+        assert bad.result(10).error.code == ErrorCode.MALFORMED_JSON
+    # one engine transaction for the ten, answered in arrival order, after that commit
+    assert engine.batches == [[f"queued-{index}" for index in range(10)]]
+    assert [r.result["number"] for r in responses] == [f"A{n:03d}" for n in range(2, 12)]
+    assert min(answered_at.values()) >= engine.committed_at[0]
+
+
+@pytest.mark.mqtt
+def test_a_failing_batch_answers_internal_to_each_request(double_bridge, mqtt_broker, sede_id):
+    engine, bridge = double_bridge
+    where = {"host": mqtt_broker.host, "port": mqtt_broker.port}
+    with DeviceClient(sede_id=sede_id, role="kiosk", device_id="k1", **where) as kiosk:
+        engine.hold.clear()
+        first = kiosk.send("issue_ticket", {"service_code": "orientacion"})
+        assert engine.holding.wait(10)
+        engine.explode_batch = True  # the batch queued behind the first one will fail
+        queued = [kiosk.send("issue_ticket", {"service_code": "orientacion"}) for _ in range(3)]
+        deadline = time.monotonic() + 10
+        while bridge._jobs.qsize() < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        engine.hold.set()
+        assert first.result(10).status == "ok"
+        codes = [future.result(10).error.code for future in queued]
+    assert codes == [ErrorCode.INTERNAL] * 3
+    assert bridge.stats.internal_errors == 1
