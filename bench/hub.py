@@ -1,11 +1,18 @@
 """Benchmark of the sede hub: ticket issue rate in-process and command / call latency over MQTT,
 each next to its raw limit measured in the same run on the same machine and broker.
 
-    .venv/bin/python bench/hub.py [--tickets 2000] [--cycles 250] [--raw-samples 1000]
+    .venv/bin/python bench/hub.py [--tickets 2000] [--issuers 4] [--cycles 250]
 
 Prints ONE JSON object (keys below are an interface, see issue 2):
-  tickets_per_s               issue_ticket through HubEngine.execute, durable commits
-  raw_sqlite_inserts_per_s    one-row INSERT + COMMIT per transaction, same WAL/synchronous
+  tickets_per_s               issue_ticket through HubEngine.execute from --issuers threads at
+                              once (like 4 kiosks), durable commits; concurrent callers share
+                              commits (group commit). ``tickets_issuers`` says how many.
+  tickets_per_s_single        the same from one issuer alone (one commit per ticket)
+  raw_sqlite_inserts_per_s    one-row INSERT + COMMIT per transaction, sequential, same
+                              WAL/synchronous
+  raw_sqlite_grouped_inserts_per_s  one-row inserts from --issuers threads with the same
+                              leader/follower grouping as the engine (the raw limit of the
+                              same shape)
   command_roundtrip_p99_ms    device publish -> hub (decode, engine, commit) -> response received
   raw_mqtt_roundtrip_p99_ms   publish -> bare echo client -> reply received, same broker, same QoS
   call_to_display_p99_ms      counter publishes call_next -> display receives the call event
@@ -30,6 +37,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -43,7 +52,7 @@ from hub.broker import ensure_broker, start_mosquitto  # noqa: E402
 from hub.cli import db_path_for  # noqa: E402
 from hub.config import DEMO_SEDE_FILE, SedeConfig, load_sede_config  # noqa: E402
 from hub.domain import store  # noqa: E402
-from hub.domain.engine import HubEngine  # noqa: E402
+from hub.domain.engine import GROUP_COMMIT_MAX, HubEngine  # noqa: E402
 from hub.mqtt_client import DeviceClient, StateWatcher  # noqa: E402
 from hub.ports import Actor  # noqa: E402
 
@@ -81,13 +90,89 @@ def _sede(sede_id: str) -> SedeConfig:
 # --------------------------------------------------------------------------- SQLite
 
 
-def sqlite_and_engine(work: Path, count: int, rounds: int) -> dict[str, Any]:
-    """Durable ticket issue through the engine next to its floor, raw one-row inserts.
+class RawGroupCommit:
+    """The raw floor of the engine's concurrent shape: one-row inserts from several threads,
+    grouped exactly as HubEngine.execute groups commands (leader/follower, up to
+    GROUP_COMMIT_MAX per transaction, no added wait), with none of the engine's work."""
 
-    The floor is one small row per transaction on a connection opened exactly like the
-    engine's (hub.domain.store.connect: WAL, synchronous, busy timeout). fsync time on a shared
-    machine drifts by several times within seconds, so the two are measured interleaved, in
-    ``rounds`` alternating chunks, and each rate is its total count over its total time.
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.pending: deque[list[Any]] = deque()  # [row, done]
+        self.pending_lock = threading.Lock()
+        self.batches = 0
+
+    def insert(self, row: tuple[Any, ...]) -> None:
+        slot = [row, False]
+        with self.pending_lock:
+            self.pending.append(slot)
+        while not slot[1]:
+            with self.lock:
+                if slot[1]:
+                    break
+                with self.pending_lock:
+                    take = min(GROUP_COMMIT_MAX, len(self.pending))
+                    batch = [self.pending.popleft() for _ in range(take)]
+                self.conn.execute("BEGIN IMMEDIATE")
+                for queued in batch:
+                    self.conn.execute("INSERT INTO raw_tickets VALUES (?, ?, ?, ?)", queued[0])
+                self.conn.execute("COMMIT")
+                self.batches += 1
+                for queued in batch:
+                    queued[1] = True
+
+
+def _concurrently(
+    issuers: int, indexes: range, work: Callable[[int], None], latencies: list[float]
+) -> float:
+    """Run ``work(index)`` for every index, split round-robin over ``issuers`` threads that
+    start together; returns the wall time from the start until the last one finished."""
+    gate = threading.Barrier(issuers + 1)
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+
+    def issuer(mine: list[int]) -> None:
+        own: list[float] = []
+        gate.wait()
+        try:
+            for index in mine:
+                began = time.perf_counter()
+                work(index)
+                own.append(time.perf_counter() - began)
+        except BaseException as exc:
+            failures.append(exc)
+        with lock:
+            latencies.extend(own)
+
+    threads = [
+        threading.Thread(target=issuer, args=(list(indexes[n::issuers]),)) for n in range(issuers)
+    ]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return elapsed
+
+
+def sqlite_and_engine(work: Path, count: int, rounds: int, issuers: int) -> dict[str, Any]:
+    """Durable ticket issue through the engine next to its floors.
+
+    Four measurements, each ``count`` operations, interleaved in ``rounds`` alternating
+    chunks (fsync time on a shared machine drifts by several times within seconds), each rate
+    its total count over its total time:
+
+    - raw, sequential: one small row per transaction on a connection opened exactly like the
+      engine's (hub.domain.store.connect: WAL, synchronous, busy timeout);
+    - raw, grouped: the same rows from ``issuers`` threads, grouped like the engine groups
+      concurrent callers (RawGroupCommit) — the raw limit of the concurrent shape;
+    - engine, one issuer: HubEngine.execute called in a loop (a commit per ticket);
+    - engine, ``issuers`` issuers: ``issuers`` threads calling HubEngine.execute at once, as
+      several kiosks do; they share commits (group commit).
     """
     conn = store.connect(work / "raw.sqlite3")
     conn.execute(
@@ -98,50 +183,92 @@ def sqlite_and_engine(work: Path, count: int, rounds: int) -> dict[str, Any]:
     synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[
         conn.execute("PRAGMA synchronous").fetchone()[0]
     ]
+    grouped_conn = store.connect(work / "raw-grouped.sqlite3")
+    grouped_conn.execute(
+        "CREATE TABLE raw_tickets (id TEXT PRIMARY KEY, service_code TEXT NOT NULL, "
+        "number INTEGER NOT NULL, issued_at TEXT NOT NULL)"
+    )
+    raw_group = RawGroupCommit(grouped_conn)
     engine = HubEngine(_sede("bench-engine"), work / "engine.sqlite3")
+    batch_sizes: list[int] = []  # commands per commit while the issuers run concurrently
+    counting = threading.Event()
+    run_batch = engine._run_batch
+
+    def counted_batch(items: Any) -> Any:
+        if counting.is_set():
+            batch_sizes.append(len(items))
+        return run_batch(items)
+
+    engine._run_batch = counted_batch  # type: ignore[method-assign]
     kiosk = Actor("kiosk", "k1")
-    issue_latencies: list[float] = []
-    raw_latencies: list[float] = []
-    raw_time = engine_time = 0.0
+    latencies: dict[str, list[float]] = {"raw": [], "grouped": [], "single": [], "issue": []}
+    elapsed = {"raw": 0.0, "grouped": 0.0, "single": 0.0, "issue": 0.0}
     chunk = max(1, count // rounds)
+
+    def raw_row(index: int) -> tuple[Any, ...]:
+        return (str(uuid.uuid4()), SERVICES[index % 4], index, "2026-01-01T00:00:00+00:00")
+
+    def issue(index: int, prefix: str, device: str) -> None:
+        outcome = engine.execute(
+            actor=Actor("kiosk", device),
+            action="issue_ticket",
+            params={"service_code": SERVICES[index % 4]},
+            request_id=f"{prefix}-{index:08d}",
+        )
+        if not outcome.ok:
+            raise RuntimeError(f"issue failed: {outcome.error}")
+
     done = 0
     try:
         while done < count:
             size = min(chunk, count - done)
+            indexes = range(done, done + size)
             started = time.perf_counter()
-            for index in range(done, done + size):
+            for index in indexes:
                 began = time.perf_counter()
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute(
-                    "INSERT INTO raw_tickets VALUES (?, ?, ?, ?)",
-                    (str(uuid.uuid4()), SERVICES[index % 4], index, "2026-01-01T00:00:00+00:00"),
-                )
+                conn.execute("INSERT INTO raw_tickets VALUES (?, ?, ?, ?)", raw_row(index))
                 conn.execute("COMMIT")
-                raw_latencies.append(time.perf_counter() - began)
-            raw_time += time.perf_counter() - started
+                latencies["raw"].append(time.perf_counter() - began)
+            elapsed["raw"] += time.perf_counter() - started
+            elapsed["grouped"] += _concurrently(
+                issuers, indexes, lambda i: raw_group.insert(raw_row(i)), latencies["grouped"]
+            )
             started = time.perf_counter()
-            for index in range(done, done + size):
+            for index in indexes:
                 began = time.perf_counter()
-                outcome = engine.execute(
-                    actor=kiosk,
-                    action="issue_ticket",
-                    params={"service_code": SERVICES[index % 4]},
-                    request_id=f"bench-issue-{index:08d}",
-                )
-                issue_latencies.append(time.perf_counter() - began)
-                if not outcome.ok:
-                    raise RuntimeError(f"issue failed: {outcome.error}")
-            engine_time += time.perf_counter() - started
+                issue(index, "bench-single", kiosk.device_id)
+                latencies["single"].append(time.perf_counter() - began)
+            elapsed["single"] += time.perf_counter() - started
+            counting.set()
+            elapsed["issue"] += _concurrently(
+                issuers,
+                indexes,
+                lambda i: issue(i, "bench-issue", f"k{i % issuers + 2}"),
+                latencies["issue"],
+            )
+            counting.clear()
             done += size
+        concurrent_batches = list(batch_sizes)
         call_latencies = _engine_call_next(engine, min(count, 300))
     finally:
         engine.close()
         conn.close()
+        grouped_conn.close()
     return {
-        "raw_inserts_per_s": count / raw_time,
-        "tickets_per_s": count / engine_time,
-        "issue": _ms(issue_latencies),
-        "raw_insert": _ms(raw_latencies),
+        "raw_inserts_per_s": count / elapsed["raw"],
+        "raw_grouped_inserts_per_s": count / elapsed["grouped"],
+        "tickets_per_s_single": count / elapsed["single"],
+        "tickets_per_s": count / elapsed["issue"],
+        "issuers": issuers,
+        "issue": _ms(latencies["issue"]),
+        "issue_single": _ms(latencies["single"]),
+        "raw_insert": _ms(latencies["raw"]),
+        "raw_grouped_insert": _ms(latencies["grouped"]),
+        "raw_grouped_commits": raw_group.batches,
+        "engine_concurrent_commits": len(concurrent_batches),
+        "engine_commands_per_commit_mean": round(count / max(1, len(concurrent_batches)), 2),
+        "engine_commands_per_commit_max": max(concurrent_batches, default=0),
         "call_next": _ms(call_latencies),
         "journal_mode": journal,
         "synchronous": synchronous,
@@ -367,13 +494,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 args.mqtt_host, args.mqtt_port, workdir=work / "broker", say=lambda _: None
             )
         try:
-            tickets = sqlite_and_engine(work, args.tickets, args.rounds)
+            tickets = sqlite_and_engine(work, args.tickets, args.rounds, args.issuers)
             raw_mqtt = raw_mqtt_roundtrip(broker.host, broker.port, args.raw_samples, 400)
             over_mqtt = hub_over_mqtt(broker.host, broker.port, work, args.cycles, args.backlog)
         finally:
             broker.stop()
     tickets_per_s = tickets["tickets_per_s"]
     raw_inserts = tickets["raw_inserts_per_s"]
+    raw_grouped = tickets["raw_grouped_inserts_per_s"]
+    tickets_single = tickets["tickets_per_s_single"]
     raw_rt_p99 = raw_mqtt["p99_ms"]
     command_p99 = over_mqtt["command"]["p99_ms"]
     call_p99 = over_mqtt["call_to_display"]["p99_ms"]
@@ -381,7 +510,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # is reported beside the literal ratios (which compare against MQTT alone).
     raw_floor_p99 = raw_rt_p99 + tickets["raw_insert"]["p99_ms"]
     ratios = {
+        # the issue's literal limit: raw sequential inserts vs tickets from --issuers kiosks
         "raw_sqlite_over_tickets": round(raw_inserts / tickets_per_s, 3),
+        # same shape on both sides: one issuer vs sequential raw inserts...
+        "raw_sqlite_over_tickets_single": round(raw_inserts / tickets_single, 3),
+        # ...and --issuers threads grouped vs raw inserts grouped the same way
+        "raw_sqlite_grouped_over_tickets": round(raw_grouped / tickets_per_s, 3),
         "command_p99_over_raw_mqtt_p99": round(command_p99 / raw_rt_p99, 3),
         "call_to_display_p99_over_raw_mqtt_p99": round(call_p99 / raw_rt_p99, 3),
         "command_p99_over_raw_floor_p99": round(command_p99 / raw_floor_p99, 3),
@@ -393,6 +527,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "command_roundtrip_p99<20ms": command_p99 < TARGETS["command_roundtrip_p99_ms_max"],
         "call_to_display_p99<20ms": call_p99 < TARGETS["call_to_display_p99_ms_max"],
         "tickets_within_3x_raw_sqlite": ratios["raw_sqlite_over_tickets"] <= limit,
+        "tickets_within_3x_raw_sqlite_grouped": ratios["raw_sqlite_grouped_over_tickets"] <= limit,
         "command_within_3x_raw_mqtt": ratios["command_p99_over_raw_mqtt_p99"] <= limit,
         "call_within_3x_raw_mqtt": ratios["call_to_display_p99_over_raw_mqtt_p99"] <= limit,
         "command_within_3x_raw_floor": ratios["command_p99_over_raw_floor_p99"] <= limit,
@@ -401,6 +536,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "tickets_per_s": round(tickets_per_s, 1),
         "raw_sqlite_inserts_per_s": round(raw_inserts, 1),
+        "tickets_issuers": tickets["issuers"],
+        "tickets_per_s_single": round(tickets_single, 1),
+        "raw_sqlite_grouped_inserts_per_s": round(raw_grouped, 1),
+        "tickets_commands_per_commit_mean": tickets["engine_commands_per_commit_mean"],
         "command_roundtrip_p50_ms": over_mqtt["command"]["p50_ms"],
         "command_roundtrip_p99_ms": command_p99,
         "raw_mqtt_roundtrip_p50_ms": raw_mqtt["p50_ms"],
@@ -412,6 +551,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "raw_floor_roundtrip_p99_ms": round(raw_floor_p99, 3),
         "issue_in_process_p50_ms": tickets["issue"]["p50_ms"],
         "issue_in_process_p99_ms": tickets["issue"]["p99_ms"],
+        "issue_in_process_single_p50_ms": tickets["issue_single"]["p50_ms"],
+        "issue_in_process_single_p99_ms": tickets["issue_single"]["p99_ms"],
         "call_next_in_process_p50_ms": tickets["call_next"]["p50_ms"],
         "call_next_in_process_p99_ms": tickets["call_next"]["p99_ms"],
         "call_next_roundtrip_p50_ms": over_mqtt["per_action"]["call_next"]["p50_ms"],
@@ -433,9 +574,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "sqlite_journal_mode": tickets["journal_mode"],
             "sqlite_synchronous": tickets["synchronous"],
             "sqlite_interleaved_rounds": args.rounds,
+            "tickets_issuers": args.issuers,
+            "group_commit_max": GROUP_COMMIT_MAX,
             "mqtt_qos": 1,
             "broker": f"{broker.kind} {broker.host}:{broker.port}",
             "hub": "alegra hub run subprocess (in-process engine for tickets_per_s)",
+            "tickets_per_s_shape": f"{args.issuers} threads calling HubEngine.execute at once "
+            "(group commit); tickets_per_s_single: one thread",
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
@@ -447,6 +592,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tickets", type=int, default=2000, help="in-process issues / inserts")
     parser.add_argument("--rounds", type=int, default=20, help="raw/engine interleaving")
+    parser.add_argument(
+        "--issuers", type=int, default=4, help="threads issuing at once for tickets_per_s (kiosks)"
+    )
     parser.add_argument("--cycles", type=int, default=250, help="issue+call+start+finish cycles")
     parser.add_argument("--backlog", type=int, default=30, help="people waiting during cycles")
     parser.add_argument("--raw-samples", type=int, default=1000, help="raw MQTT round trips")
