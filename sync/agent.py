@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 AGENT_VERSION = "1"
 
 
+SYNC_MEDIA_TYPE = "application/vnd.alegra.sync+json"
 WIRE_FIELDS = ("seq", "event_id", "event_type", "aggregate_type", "aggregate_id", "created_at")
 _LIMITS = {"event_id": 64, "event_type": 80, "aggregate_type": 40, "aggregate_id": 80}
 
@@ -141,7 +142,9 @@ class SyncAgent:
         self._client = client or httpx.Client(
             base_url=central_url.rstrip("/"), timeout=timeout_s, verify=verify_tls
         )
-        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        # a media type of its own: batches are checked event by event at central (a NUL in one
+        # event dead-letters that event), not refused whole by the generic JSON body filter
+        self._headers = {"Authorization": f"Bearer {token}", "Content-Type": SYNC_MEDIA_TYPE}
         self._force_stub = False
         self._strict = False
         self.window = max(1, window)

@@ -67,6 +67,14 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def _storable(text: str) -> str:
+    """A serialised body PostgreSQL can store: NUL is refused by its text type, so an event
+    carrying one is poison (dead-lettered) rather than a batch that fails forever."""
+    if "\\u0000" in text:
+        raise ValueError("el evento contiene un carácter NUL")
+    return text
+
+
 def _insert(conn: Connection, table: Any) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
@@ -368,6 +376,8 @@ def _apply_effects(
                 record, history = payload["ticket"], payload["event"]
                 if record.get("sede_id") != sede_id:
                     raise ValueError("el turno pertenece a otra sede")
+                ticket_body = _storable(_dumps(record))
+                event_body = _storable(_dumps(history))
                 keep_newer(
                     tickets,
                     record["id"],
@@ -381,7 +391,7 @@ def _apply_effects(
                         "counter_id": record.get("counter_id"),
                         "revision": record["revision"],
                         "updated_at": record["updated_at"],
-                        "body": _dumps(record),
+                        "body": ticket_body,
                         "received_at": now,
                     },
                 )
@@ -394,7 +404,7 @@ def _apply_effects(
                         "from_status": history.get("from_status"),
                         "to_status": history["to_status"],
                         "at": history["at"],
-                        "body": _dumps(history),
+                        "body": event_body,
                     }
                 )
             elif kind == "counter_session":
@@ -410,7 +420,7 @@ def _apply_effects(
                         "signed_out_at": payload.get("signed_out_at"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _dumps(payload),
+                        "body": _storable(_dumps(payload)),
                     },
                 )
             elif kind == "counter_pause":
@@ -426,7 +436,7 @@ def _apply_effects(
                         "ended_at": payload.get("ended_at"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _dumps(payload),
+                        "body": _storable(_dumps(payload)),
                     },
                 )
             elif kind == "counter":
@@ -440,12 +450,13 @@ def _apply_effects(
                         "username": payload.get("username"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _dumps(payload),
+                        "body": _storable(_dumps(payload)),
                     },
                 )
             elif kind == "case_intake":
                 if parsed.intake.sede_id != sede_id:  # type: ignore[union-attr]
                     raise ValueError("la ficha pertenece a otra sede")
+                _storable(_dumps(payload))
                 intakes.append((event, parsed))
             else:
                 site_events.append(
@@ -456,7 +467,7 @@ def _apply_effects(
                         "aggregate_type": event.aggregate_type,
                         "aggregate_id": event.aggregate_id,
                         "created_at": event.created_at.isoformat(),
-                        "payload": _dumps(payload),
+                        "payload": _storable(_dumps(payload)),
                     }
                 )
                 if kind == "appointment":

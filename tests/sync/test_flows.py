@@ -346,3 +346,27 @@ def test_corrupt_stored_payload_is_dead_lettered_not_blocking(central, hub_engin
         dead = service.list_dead_letters(conn, sede_ids=None)
         assert len(conn.execute(select(m.sync_ticket)).all()) == 2
     assert len(dead) == 1 and dead[0]["payload"] is None
+
+
+def test_event_with_a_nul_character_is_dead_lettered_alone(central, hub_engine, agent):
+    """PostgreSQL text cannot hold NUL: such an event must not fail its whole batch forever."""
+    run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
+    hub_store.hub_store.begin_immediate(agent.conn)
+    agent.conn.execute(
+        "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
+        "aggregate_id, payload, created_at) SELECT ?, sede_id, hub_epoch, 'printer_fault.reported', "
+        "'printer_fault', 'p1', ?, created_at FROM outbox LIMIT 1",
+        (
+            str(uuid.uuid4()),
+            '{"id":"p1","device_id":"k1","code":"paper_out","message":"sin\\u0000papel","at":"x"}',
+        ),
+    )
+    agent.conn.execute("COMMIT")
+    run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
+    agent.push_once()
+    assert hub_store.backlog(agent.conn)[0] == 0
+    with central.connect() as conn:
+        dead = service.list_dead_letters(conn, sede_ids=None)
+        assert len(conn.execute(select(m.sync_ticket)).all()) == 2
+    assert [d["event_type"] for d in dead] == ["printer_fault.reported"]
+    assert "NUL" in dead[0]["error"]
