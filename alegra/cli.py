@@ -13,7 +13,10 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     "display": ("display.cli:app", "waiting-room display (PySide6)"),
     "counter": ("counter.cli:app", "counter client for staff (PySide6)"),
     "screens": ("alegra.screens:app", "render every Qt screen to PNG"),
-    "hardware": ("hardware.cli:app", "printer and speech checks (status, print-test, preview, say)"),
+    "hardware": (
+        "hardware.cli:app",
+        "printer and speech checks (status, print-test, preview, say)",
+    ),
     "central": ("central.cli:app", "central server: run, create-admin, seed"),
     "audit": ("central.audit_cli:app", "audit log: verify, export"),
 }
