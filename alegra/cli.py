@@ -19,6 +19,7 @@ COMPONENTS: dict[str, tuple[str, str]] = {
     ),
     "central": ("central.cli:app", "central server: run, create-admin, seed"),
     "audit": ("central.audit_cli:app", "audit log: verify, export"),
+    "sync": ("sync.cli:app", "hub sync agent: enroll, run, status"),
 }
 
 
