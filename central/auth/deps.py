@@ -12,16 +12,13 @@ test reads back from the app's router:
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from types import CodeType
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from central.auth import service as auth_service
 from central.auth.policy import ACTIONS, Area, area_for
@@ -40,60 +37,17 @@ _device_bearer = HTTPBearer(
 )
 
 
-async def get_settings(request: Request) -> CentralSettings:
-    # async: no I/O, so no threadpool hop
+def get_settings(request: Request) -> CentralSettings:
     return request.app.state.settings
 
 
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
-_READ_ONLY_ATTR = "_alegra_read_only"  # cached on the route object (routes are unhashable)
-
-
-def _code_commits(code: CodeType) -> bool:
-    return "commit" in code.co_names or any(
-        isinstance(const, CodeType) and _code_commits(const) for const in code.co_consts
-    )
-
-
-def _calls_commit(dependant: Any) -> bool:
-    """Whether the route's endpoint or any of its dependencies calls ``.commit()``."""
-    call = dependant.call
-    code = getattr(inspect.unwrap(call), "__code__", None) if call is not None else None
-    if code is not None and _code_commits(code):
-        return True
-    return any(_calls_commit(dep) for dep in dependant.dependencies)
-
-
-def _read_only(request: Request) -> bool:
-    """A safe request whose route never commits (views commit explicitly): its transaction can
-    begin DEFERRED on SQLite. A GET that writes (an audit row for a sensitive read, a rollup)
-    commits, so it keeps BEGIN IMMEDIATE and its read-then-append stays race-free."""
-    if request.method not in _SAFE_METHODS:
-        return False
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return False
-    read_only = getattr(route, _READ_ONLY_ATTR, None)
-    if read_only is None:
-        read_only = not _calls_commit(dependant)
-        setattr(route, _READ_ONLY_ATTR, read_only)
-    return read_only
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """One session per request; views commit explicitly, anything uncommitted is rolled back.
-    Async: making the session does no I/O (it connects on first use, in the sync view or
-    dependency); closing it does (rollback, return to the pool), so that goes to the threadpool
-    when a connection was used."""
-    session = new_session(request.app.state.engine, read_only=_read_only(request))
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; views commit explicitly, anything uncommitted is rolled back."""
+    session = new_session(request.app.state.engine)
     try:
         yield session
     finally:
-        if session.in_transaction():
-            await run_in_threadpool(session.close)
-        else:
-            session.close()
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,10 +1,7 @@
 """Database engine, sessions and migrations (SQLite by default, PostgreSQL in production).
 
 SQLite transactions start with BEGIN IMMEDIATE so that a request that reads the audit chain
-head and then appends to it can never lose a race (SQLite has no SELECT ... FOR UPDATE). A
-session made with ``read_only=True`` (the API's safe requests whose view never commits) begins
-DEFERRED instead: in WAL mode it reads a snapshot without taking the write lock, so concurrent
-reads no longer queue behind each other or behind writers.
+head and then appends to it can never lose a race (SQLite has no SELECT ... FOR UPDATE).
 """
 
 from __future__ import annotations
@@ -19,8 +16,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-# Execution option read by the SQLite "begin" hook: how the transaction starts.
-SQLITE_BEGIN = "alegra_sqlite_begin"
 
 
 def is_sqlite(url: str) -> bool:
@@ -45,21 +40,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-            deferred = conn.get_execution_options().get(SQLITE_BEGIN) == "DEFERRED"
-            conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
 
 
-def new_session(engine: Engine, *, read_only: bool = False) -> Session:
-    """A session on ``engine``. ``read_only``: on SQLite its transactions begin DEFERRED (no
-    write lock); for sessions that never commit — a write in one could fail with SQLITE_BUSY
-    when another writer committed after its first read."""
-    if read_only and engine.dialect.name == "sqlite":
-        return Session(
-            engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
-        )
+def new_session(engine: Engine) -> Session:
     return Session(engine, expire_on_commit=False)
 
 
