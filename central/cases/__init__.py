@@ -17,6 +17,10 @@ def install(app: FastAPI, *, web: bool = True) -> None:
     if cases_settings.documents_dir is None:
         cases_settings.documents_dir = settings.data_dir / "documents"
     app.state.cases_settings = cases_settings
+    if getattr(app.state, "identity_lookup", None) is None:
+        from central.reniec import make_lookup
+
+        app.state.identity_lookup = make_lookup()  # FakeReniec unless ALEGRA_RENIEC_ADAPTER
     api = APIRouter(prefix="/api/v1")
     api.include_router(citizen_views.router)
     api.include_router(case_views.router)

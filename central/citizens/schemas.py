@@ -241,3 +241,20 @@ class EligibilityRead(EligibilitySummary):
     verification_notes: str | None
     verified_by: str | None
     verified_at: UtcDatetime | None
+
+
+class IdentityLookupRead(BaseModel):
+    """What the identity service (RENIEC adapter) said about a DNI. ``status``: ``found``,
+    ``not_found`` or ``unavailable`` (the person's own declaration is used then)."""
+
+    status: Annotated[str, StringConstraints(pattern=r"^(found|not_found|unavailable)$")]
+    message: str
+    dni: str
+    given_names: str | None = None
+    surnames: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    ubigeo: str | None = None
+    ubigeo_scheme: str | None = None
+    # the live registry record with that DNI, when the caller may see it
+    registered_citizen_id: str | None = None

@@ -29,6 +29,7 @@ from central.citizens.schemas import (
     DuplicateCandidate,
     EligibilityCreate,
     EligibilityDecision,
+    IdentityLookupRead,
 )
 from central.domain.actor import Actor
 from central.domain.clock import utcnow
@@ -42,6 +43,7 @@ from central.domain.errors import (
     ValidationFailed,
 )
 from central.org.service import get_sede
+from central.reniec import ReniecLookup, ReniecUnavailable
 from contracts.errors import ErrorCode
 
 LIMA = ZoneInfo("America/Lima")
@@ -310,6 +312,65 @@ def search_citizens(
             )
     query = query.order_by(Citizen.name_norm, Citizen.id).offset(offset).limit(limit)
     return list(session.exec(query).all())
+
+
+# ------------------------------------------------------------------------- identity lookup
+
+LOOKUP_MESSAGES = {
+    "found": "Datos encontrados en RENIEC. Revíselos con la persona antes de guardar.",
+    "not_found": "RENIEC no tiene una persona con ese DNI. Registre los datos que declara.",
+    "unavailable": "RENIEC no responde en este momento. Registre los datos que declara.",
+}
+
+
+def lookup_identity(
+    *, session: Session, actor: Actor, lookup: ReniecLookup, dni: str, area: Area
+) -> IdentityLookupRead:
+    """Ask the configured identity adapter (RENIEC) about a DNI. Audited: who asked, whether
+    it was found, the masked DNI and the registry id when the person is already registered."""
+    number, error = normalize_document("dni", dni)
+    if error or number is None:
+        message = error or "El DNI debe tener 8 dígitos."
+        raise ValidationFailed(
+            message, code=ErrorCode.INVALID_DNI, fields=[FieldError("dni", message)]
+        )
+    try:
+        record = lookup.lookup(number)
+        status = "found" if record is not None else "not_found"
+    except ReniecUnavailable:
+        record, status = None, "unavailable"
+    registered = session.exec(
+        select(Citizen).where(
+            Citizen.doc_type == "dni",
+            Citizen.doc_number == number,
+            col(Citizen.merged_into_id).is_(None),
+        )
+    ).first()
+    if registered is not None and not _visible(session, registered, area):
+        registered = None
+    audit.record(
+        session=session,
+        actor=actor,
+        action="citizen.identity_lookup",
+        entity="citizen",
+        entity_id=registered.id if registered else None,
+        sede_id=actor.sede_id,
+        after={"dni": mask_document(number), "status": status, "source": "reniec"},
+    )
+    result = IdentityLookupRead(
+        status=status,
+        message=LOOKUP_MESSAGES[status],
+        dni=number,
+        registered_citizen_id=registered.id if registered else None,
+    )
+    if record is not None:
+        result.given_names = record.given_names
+        result.surnames = record.surnames
+        result.birth_date = record.birth_date
+        result.sex = record.sex
+        result.ubigeo = record.ubigeo
+        result.ubigeo_scheme = "reniec" if record.ubigeo else None
+    return result
 
 
 # ---------------------------------------------------------------------------------- merge

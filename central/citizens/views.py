@@ -18,10 +18,12 @@ from central.citizens.schemas import (
     EligibilityDecision,
     EligibilityRead,
     EligibilitySummary,
+    IdentityLookupRead,
     MergeRead,
     MergeRequest,
 )
 from central.core.http import ERROR_RESPONSES
+from central.reniec import ReniecLookup, make_lookup
 
 router = APIRouter(tags=["ciudadanos"], responses=ERROR_RESPONSES)
 CitizenId = Annotated[str, Path(max_length=36)]
@@ -67,6 +69,31 @@ def create_citizen(
     )
     session.commit()
     return citizen
+
+
+def identity_lookup(request: Request) -> ReniecLookup:
+    """The configured RENIEC adapter (``ALEGRA_RENIEC_ADAPTER``; FakeReniec by default)."""
+    adapter = getattr(request.app.state, "identity_lookup", None)
+    if adapter is None:
+        adapter = request.app.state.identity_lookup = make_lookup()
+    return adapter
+
+
+@router.get("/citizens/lookup", response_model=IdentityLookupRead)
+def lookup_citizen(
+    auth: Annotated[Authorized, Depends(require("citizens.write"))],
+    session: SessionDep,
+    lookup: Annotated[ReniecLookup, Depends(identity_lookup)],
+    dni: Annotated[str, Query(max_length=20, description="DNI de 8 dígitos")],
+):
+    """Names, birth date, sex and ubigeo (RENIEC coding) of a DNI from the identity service, to
+    prefill a registration; ``status`` says ``found``, ``not_found`` or ``unavailable`` (then
+    the person's own declaration is used). Every lookup is audited."""
+    result = service.lookup_identity(
+        session=session, actor=auth.actor, lookup=lookup, dni=dni, area=auth.area
+    )
+    session.commit()
+    return result
 
 
 @router.get("/citizens/{citizen_id}", response_model=CitizenRead)
