@@ -99,6 +99,7 @@ EVENT_LABELS: dict[str, str] = {
     "opened": "Apertura del expediente",
     "state": "Cambio de estado",
     "party": "Parte incorporada",
+    "party_removed": "Parte retirada",
     "action": "Actuación",
     "deadline": "Plazo registrado",
     "deadline_done": "Plazo cumplido",

@@ -82,6 +82,10 @@ class CaseParty(SQLModel, table=True):
     restricted: bool = False
     added_by: str | None = Field(default=None, max_length=36)
     added_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    # withdrawn parties stay (history); every live-party query filters on removed_at
+    removed_at: datetime | None = Field(default=None, sa_column=_ts(True))
+    removed_by: str | None = Field(default=None, max_length=36)
+    removal_reason: str | None = Field(default=None, max_length=400)
 
 
 class CaseAction(SQLModel, table=True):

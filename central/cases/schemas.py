@@ -39,6 +39,12 @@ class PartyCreate(BaseModel):
     )
 
 
+class PartyRemoval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=400)]
+
+
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

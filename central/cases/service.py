@@ -206,7 +206,12 @@ def _client_is_counterpart_elsewhere(session: Session, citizen: Citizen) -> list
         session.exec(
             select(CaseFile)
             .join(CaseParty, CaseParty.case_id == CaseFile.id)
-            .where(CaseParty.role == "counterpart", or_(*clauses), CaseFile.state != "archived")
+            .where(
+                CaseParty.role == "counterpart",
+                col(CaseParty.removed_at).is_(None),
+                or_(*clauses),
+                CaseFile.state != "archived",
+            )
             .limit(20)
         ).all()
     )
@@ -333,7 +338,9 @@ def case_by_number(*, session: Session, number: str, area: Area) -> CaseFile:
 
 
 def parties(*, session: Session, case_id: str, restricted: bool | None = False) -> list[CaseParty]:
-    query = select(CaseParty).where(CaseParty.case_id == case_id)
+    query = select(CaseParty).where(
+        CaseParty.case_id == case_id, col(CaseParty.removed_at).is_(None)
+    )
     if restricted is not None:
         query = query.where(CaseParty.restricted == restricted)
     return list(session.exec(query.order_by(col(CaseParty.added_at))).all())
@@ -342,14 +349,17 @@ def parties(*, session: Session, case_id: str, restricted: bool | None = False) 
 def restricted_count(*, session: Session, case_id: str) -> int:
     total = 0
     for model in (CaseParty, CaseAction, CaseDocument):
-        total += session.exec(
+        query = (
             select(func.count())
             .select_from(model)
             .where(
                 model.case_id == case_id,
                 model.restricted == True,  # noqa: E712
             )
-        ).one()
+        )
+        if model is CaseParty:
+            query = query.where(col(CaseParty.removed_at).is_(None))
+        total += session.exec(query).one()
     return int(total)
 
 
@@ -601,6 +611,65 @@ def add_party_to(
     case.revision += 1
     case.updated_at = utcnow()
     session.add(case)
+    return party
+
+
+def remove_party(
+    *,
+    session: Session,
+    actor: Actor,
+    case_id: str,
+    party_id: str,
+    reason: str,
+    area: Area,
+    sensitive_area: Area,
+) -> CaseParty:
+    """Withdraw a party registered by mistake (or who left the proceeding): the row stays with
+    who, when and why; the timeline and the audit say so. The client is never withdrawn here
+    (the file belongs to them)."""
+    case = get_case(session=session, case_id=case_id, area=area)
+    _ensure_open(case)
+    party = session.get(CaseParty, party_id)
+    hidden = (
+        party is not None
+        and party.restricted
+        and not sensitive_area.contains(sede_id=case.sede_id, district_id=case.district_id)
+    )
+    if party is None or party.case_id != case.id or party.removed_at is not None or hidden:
+        raise NotFound("No se encontró la parte en este expediente.")
+    if party.role == "client":
+        raise _invalid(
+            ErrorCode.INVALID_PAYLOAD,
+            "party_id",
+            "La persona usuaria no se retira del expediente; cierre o derive el expediente.",
+        )
+    party.removed_at = utcnow()
+    party.removed_by = actor.user_id
+    party.removal_reason = reason
+    session.add(party)
+    case.revision += 1
+    case.updated_at = utcnow()
+    session.add(case)
+    restricted = party.restricted
+    _event(
+        session,
+        actor,
+        case,
+        "party_removed",
+        f"{cat.PARTY_ROLES[party.role]} retirada" + ("" if restricted else f": {party.name}"),
+        ref_id=party.id,
+        restricted=restricted,
+    )
+    _audit(
+        session,
+        actor,
+        "case.party_remove",
+        case,
+        entity="case_party",
+        entity_id=party.id,
+        before={"role": party.role, "restricted": restricted},
+        after={"removed": True, "reason_length": len(reason)},
+    )
     return party
 
 

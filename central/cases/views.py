@@ -33,6 +33,7 @@ from central.cases.schemas import (
     NoteHit,
     PartyCreate,
     PartyRead,
+    PartyRemoval,
     ReferralCreate,
     ReferralDecision,
     ReferralRead,
@@ -320,6 +321,28 @@ def add_party(
 ):
     party = service.add_party_to(
         session=session, actor=auth.actor, case_id=case_id, data=body, area=auth.area
+    )
+    session.commit()
+    return party
+
+
+@router.post("/{case_id}/parties/{party_id}/removal", response_model=PartyRead)
+def remove_party(
+    case_id: CaseId,
+    party_id: ItemId,
+    body: PartyRemoval,
+    auth: Annotated[Authorized, Depends(require("cases.write"))],
+    session: SessionDep,
+):
+    """Withdraw a party (not the client); the row and the timeline keep who, when and why."""
+    party = service.remove_party(
+        session=session,
+        actor=auth.actor,
+        case_id=case_id,
+        party_id=party_id,
+        reason=body.reason,
+        area=auth.area,
+        sensitive_area=area_for(auth.actor, "cases.sensitive"),
     )
     session.commit()
     return party
