@@ -55,6 +55,9 @@ class ErrorCode(StrEnum):
     CASE_CLOSED = "case_closed"
     FILE_TOO_LARGE = "file_too_large"
     FILE_TYPE_NOT_ALLOWED = "file_type_not_allowed"
+    # hub: case intakes at the counter
+    UNKNOWN_MATTER = "unknown_matter"
+    MISSING_FIELD = "missing_field"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -102,6 +105,8 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.CASE_CLOSED: "El expediente está cerrado o archivado.",
     ErrorCode.FILE_TOO_LARGE: "El archivo supera el tamaño máximo permitido.",
     ErrorCode.FILE_TYPE_NOT_ALLOWED: "Tipo de archivo no permitido.",
+    ErrorCode.UNKNOWN_MATTER: "La materia indicada no está en el catálogo.",
+    ErrorCode.MISSING_FIELD: "Falta completar un dato obligatorio.",
 }
 
 

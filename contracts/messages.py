@@ -154,6 +154,20 @@ class TransferTicketParams(_Params):
     note: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 
+class OpenCaseIntakeParams(_Params):
+    """A case intake taken at the end of an attention. Lengths are checked here; the hub checks
+    the document number against its type, the service and the matter (stable error codes)."""
+
+    ticket_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    doc_type: Literal["dni", "ce", "pasaporte", "cpp", "ninguno"]
+    doc_number: Annotated[str, StringConstraints(max_length=20)] | None = None
+    given_names: Annotated[str, StringConstraints(max_length=100)]
+    surnames: Annotated[str, StringConstraints(max_length=100)] = ""
+    service_code: Code
+    matter: Code
+    summary: Annotated[str, StringConstraints(max_length=1000)]
+
+
 class Empty(_Params):
     pass
 
@@ -203,6 +217,11 @@ class CounterInfo(BaseModel):
     services: dict[str, int]  # service code -> weight
 
 
+class MatterInfo(BaseModel):
+    code: str
+    name: str  # Spanish
+
+
 class OpeningHours(BaseModel):
     weekday: int  # 0 = Monday
     opens: str  # "08:00", Lima time
@@ -220,6 +239,8 @@ class SedeInfo(Envelope):
     # Whether the hub issues walk-in tickets right now: opening hours, or always when the sede's
     # queue policy issues outside hours (demo, extended days). None: same as is_open_now.
     accepts_tickets: bool | None = None
+    # the matter catalogue counters offer when opening a case intake (central's, once pulled)
+    matters: list[MatterInfo] = Field(default_factory=list)
 
 
 class QueueState(Envelope):

@@ -59,6 +59,7 @@ class Action(StrEnum):
     RESUME_TICKET = "resume_ticket"
     CANCEL_TICKET = "cancel_ticket"
     REPRINT_TICKET = "reprint_ticket"
+    OPEN_CASE_INTAKE = "open_case_intake"  # a case file opened at the end of an attention
 
 
 #: Which role may send which action. The hub enforces it; the Mosquitto ACL in
@@ -82,10 +83,12 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.RESUME_TICKET,
             Action.CANCEL_TICKET,
             Action.REPRINT_TICKET,
+            Action.OPEN_CASE_INTAKE,
         }
     ),
     Role.DISPLAY: frozenset(),
-    Role.ADMIN: frozenset(Action),
+    # citizen intakes are taken only by the counter that served the person, acting as itself
+    Role.ADMIN: frozenset(Action) - {Action.OPEN_CASE_INTAKE},
 }
 
 

@@ -107,3 +107,7 @@ class RecordType:
     APPOINTMENT = "appointment"
     DISPLAY_MESSAGE = "display_message"
     CASE_INTAKE = "case_intake"
+    # central -> site: the case file opened from an intake (intake id -> file number)
+    CASE_FILE = "case_file"
+    # central -> site: the case catalogues a counter offers (matters)
+    CASE_CATALOGUE = "case_catalogue"

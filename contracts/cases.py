@@ -1,0 +1,70 @@
+"""Case-intake vocabulary shared by the hub, the counter app and central: identity document
+types with their number rules, and the matter catalogue a hub offers before it has pulled
+central's. Pure data and pure functions, no I/O.
+
+Central's own catalogues (``central/cases/catalogues.py``, ``central/citizens/identifiers.py``)
+are the reference; ``tests/contracts/test_cases.py`` fails when these drift from them.
+"""
+
+from __future__ import annotations
+
+import re
+
+DOC_TYPES: dict[str, str] = {
+    "dni": "DNI",
+    "ce": "Carné de extranjería",
+    "pasaporte": "Pasaporte",
+    "cpp": "CPP / PTP",
+    "ninguno": "Sin documento",
+}
+DOC_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "dni": (re.compile(r"^\d{8}$"), "El DNI debe tener 8 dígitos."),
+    "ce": (
+        re.compile(r"^[A-Z0-9]{1,12}$"),
+        "El carné de extranjería tiene hasta 12 letras o números.",
+    ),
+    "pasaporte": (
+        re.compile(r"^[A-Z0-9]{5,15}$"),
+        "El pasaporte tiene de 5 a 15 letras o números.",
+    ),
+    "cpp": (re.compile(r"^[A-Z0-9]{4,15}$"), "El CPP/PTP tiene de 4 a 15 letras o números."),
+}
+
+#: Matters (materias) offered at a counter until the hub has pulled central's catalogue.
+DEFAULT_MATTERS: dict[str, str] = {
+    "alimentos": "Alimentos",
+    "tenencia": "Tenencia y custodia",
+    "regimen_visitas": "Régimen de visitas",
+    "violencia_familiar": "Violencia familiar",
+    "violencia_sexual": "Violencia sexual",
+    "filiacion": "Filiación",
+    "divorcio": "Divorcio / separación",
+    "laboral": "Laboral",
+    "desalojo": "Desalojo",
+    "obligacion_dar_suma": "Obligación de dar suma de dinero",
+    "sucesiones": "Sucesiones",
+    "penal_defensa": "Defensa de imputado",
+    "penal_victima": "Agraviado en proceso penal",
+    "otro": "Otra materia",
+}
+
+
+def normalize_document(doc_type: str, doc_number: str | None) -> tuple[str | None, str | None]:
+    """(normalised number, None) or (None, Spanish error). Spaces, dots and dashes are dropped
+    and letters upper-cased; ``ninguno`` takes no number."""
+    if doc_type not in DOC_TYPES:
+        return None, "Tipo de documento no válido."
+    number = re.sub(r"[\s.-]", "", doc_number or "").upper()
+    if doc_type == "ninguno":
+        return (None, None) if not number else (None, "Sin documento: no indique un número.")
+    if not number:
+        return None, "Indique el número de documento."
+    pattern, message = DOC_RULES[doc_type]
+    return (number, None) if pattern.match(number) else (None, message)
+
+
+def intake_names(given_names: str, surnames: str) -> str:
+    """The one ``citizen_names`` field an intake carries: "SURNAMES, GIVEN NAMES" (the comma
+    tells central which words are which; central splits on it)."""
+    given, family = " ".join(given_names.split()), " ".join(surnames.split())
+    return f"{family}, {given}" if family else given
