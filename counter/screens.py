@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from contracts.cases import DEFAULT_MATTERS
 from contracts.messages import (
     CounterInfo,
     CounterState,
     CounterStatus,
+    MatterInfo,
     PreferenceCategory,
     QueueState,
     SedeInfo,
@@ -48,6 +50,7 @@ def sample_sede() -> SedeInfo:
         ],
         hours=[],
         is_open_now=True,
+        matters=[MatterInfo(code=code, name=name) for code, name in DEFAULT_MATTERS.items()],
     )
 
 
@@ -191,8 +194,45 @@ def render_all(out_dir: Path) -> list[Path]:
         model.deleteLater()
         app.processEvents()
     written += render_dialogs(out_dir)
+    written += render_intake(out_dir)
     app.setStyleSheet(previous_sheet)  # `alegra screens` renders several apps in one process
     app.setFont(previous_font)
+    return written
+
+
+def attended_ticket() -> TicketView:
+    """The attention just finished at v1, for the "Abrir expediente" screens."""
+    return ticket("A030", "orientacion", 44, status=TicketStatus.DONE).model_copy(
+        update={"counter_id": "v1"}
+    )
+
+
+def render_intake(out_dir: Path) -> list[Path]:
+    """The idle counter offering "Abrir expediente", the empty form, and the form with
+    the errors staff see for a short DNI and missing data (sample data, no real person)."""
+    from counter.viewmodel import IntakeForm
+    from qtcommon.screenshot import ensure_app, save_png
+
+    app = ensure_app()
+    written = []
+    model, window = build("idle")
+    model.last_attended = attended_ticket()
+    model.changed.emit()
+    app.processEvents()  # the queue panel's replaced rows are deleted later
+    written.append(save_png(window, out_dir / "counter-intake-offer.png", (1366, 768)))
+    model.begin_intake()
+    written.append(save_png(window, out_dir / "counter-intake-form.png", (1366, 768)))
+    page = window.intake_page
+    page.doc_number.setText("4071829")
+    page.given_names.setText("Rosa")
+    page.summary.setPlainText("Consulta por pensión de alimentos.")
+    model.submit_intake(page.form())
+    written.append(save_png(window, out_dir / "counter-intake-errors.png", (1366, 768)))
+    assert isinstance(page.form(), IntakeForm)
+    window.close()
+    window.deleteLater()
+    model.deleteLater()
+    app.processEvents()
     return written
 
 

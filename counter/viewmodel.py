@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from contracts.cases import DOC_TYPES, normalize_document
 from contracts.errors import ErrorCode, message_es
 from contracts.messages import (
     CommandResponse,
@@ -39,6 +40,7 @@ SHORTCUTS: dict[str, str] = {
     "no_show": "F7",
     "pause": "F8",
     "close": "F9",
+    "intake": "F10",
 }
 
 
@@ -85,6 +87,22 @@ class CommandSender(Protocol):
 
 
 @dataclass(frozen=True)
+class IntakeForm:
+    """What the staff member typed in "Abrir expediente". Held only until it is sent."""
+
+    doc_type: str = "dni"
+    doc_number: str = ""
+    given_names: str = ""
+    surnames: str = ""
+    service_code: str = ""
+    matter: str = ""
+    summary: str = ""
+
+
+INTAKE_SUMMARY_MAX = 1000
+
+
+@dataclass(frozen=True)
 class ServiceRow:
     code: str
     name: str
@@ -121,6 +139,7 @@ class CounterViewModel(QObject):
     error_changed = Signal(str)  # "" clears
     notice_changed = Signal(str)  # short confirmation of the last action, "" clears
     elapsed_changed = Signal(str)
+    intake_errors_changed = Signal(dict)  # field -> Spanish message, {} clears
 
     def __init__(
         self,
@@ -153,6 +172,10 @@ class CounterViewModel(QObject):
         self._settle_timer.timeout.connect(self._settled)
         self.error = ""
         self.notice = ""
+        # "Abrir expediente": the attention just finished here, and whether its form is open
+        self.last_attended: TicketView | None = None
+        self.intake_open = False
+        self.intake_errors: dict[str, str] = {}
         self._ticks = 0
         self._elapsed_timer = QTimer(self)
         self._elapsed_timer.setInterval(1000)
@@ -299,6 +322,8 @@ class CounterViewModel(QObject):
         """Whether the button/shortcut for ``action`` can be used now."""
         if not self.connected or self.busy_action is not None:
             return False
+        if self.intake_open:  # the form is on screen: finish or cancel it first
+            return False
         phase = self.phase
         allowed: dict[Phase, set[str]] = {
             Phase.SIGNED_OUT: {"sign_in"},
@@ -314,6 +339,8 @@ class CounterViewModel(QObject):
             return phase == Phase.IDLE and bool(self.parked)
         if action == "reprint":
             return phase != Phase.SIGNED_OUT and bool(self.reprint_candidates())
+        if action == "intake":
+            return phase in (Phase.IDLE, Phase.PAUSED) and self.last_attended is not None
         return action in allowed[phase]
 
     # ------------------------------------------------------------------ commands
@@ -332,10 +359,16 @@ class CounterViewModel(QObject):
         self._command(Action.SIGN_IN, {"username": username, "password": password}, done)
 
     def sign_out(self) -> None:
-        def done(_: CommandResponse) -> None:
+        def done(response: CommandResponse) -> None:
             self.user_display_name = None
+            self._forget_attended(response)
 
         self._command(Action.SIGN_OUT, {}, done)
+
+    def _forget_attended(self, _: CommandResponse | None = None) -> None:
+        """The next person (or nobody): the previous attention's "Abrir expediente" is gone."""
+        self.last_attended = None
+        self.intake_open = False
 
     def open_counter(self, services: list[str] | None = None) -> None:
         """Open with ``services`` (None: the ones the sede config gives this counter)."""
@@ -346,7 +379,7 @@ class CounterViewModel(QObject):
         self._command(Action.OPEN_COUNTER, params)
 
     def call_next(self) -> None:
-        self._command(Action.CALL_NEXT, {})
+        self._command(Action.CALL_NEXT, {}, self._forget_attended)
 
     def recall(self) -> None:
         self._command(Action.RECALL, {})
@@ -358,7 +391,91 @@ class CounterViewModel(QObject):
         params: dict[str, Any] = {"outcome": str(outcome)}
         if note and note.strip():
             params["note"] = note.strip()[:1000]
-        self._command(Action.FINISH_ATTENTION, params)
+
+        def done(response: CommandResponse) -> None:
+            ticket = (response.result or {}).get("ticket")
+            if outcome is Outcome.ATENDIDO and isinstance(ticket, dict):
+                self.last_attended = TicketView.model_validate(ticket)  # offer "Abrir expediente"
+
+        self._command(Action.FINISH_ATTENTION, params, done)
+
+    # ------------------------------------------------------------------ case intake
+
+    def doc_types(self) -> list[tuple[str, str]]:
+        return list(DOC_TYPES.items())
+
+    def matters(self) -> list[tuple[str, str]]:
+        """The hub's matter catalogue (central's once the hub has pulled it)."""
+        return [(m.code, m.name) for m in self.sede.matters] if self.sede else []
+
+    def begin_intake(self) -> None:
+        """Open the "Abrir expediente" form for the attention just finished."""
+        if not self.enabled("intake"):
+            return
+        self.intake_open = True
+        self._set_intake_errors({})
+        self._set_error("")
+        self.changed.emit()
+
+    def cancel_intake(self) -> None:
+        self.intake_open = False
+        self._set_intake_errors({})
+        self.changed.emit()
+
+    def intake_defaults(self) -> IntakeForm:
+        ticket = self.last_attended
+        return IntakeForm(service_code=ticket.service_code if ticket else "")
+
+    def check_intake(self, form: IntakeForm) -> dict[str, str]:
+        """Field -> Spanish message for what the hub would refuse (checked again there)."""
+        errors: dict[str, str] = {}
+        _, problem = normalize_document(form.doc_type, form.doc_number)
+        if problem:
+            errors["doc_number"] = problem
+        if not form.given_names.strip():
+            errors["given_names"] = self.tr("counter.intake.missing.given_names")
+        if not form.surnames.strip():
+            errors["surnames"] = self.tr("counter.intake.missing.surnames")
+        if not form.service_code:
+            errors["service_code"] = self.tr("counter.intake.missing.service")
+        if form.matter not in {code for code, _ in self.matters()}:
+            errors["matter"] = self.tr("counter.intake.missing.matter")
+        if not form.summary.strip():
+            errors["summary"] = self.tr("counter.intake.missing.summary")
+        elif len(form.summary.strip()) > INTAKE_SUMMARY_MAX:
+            errors["summary"] = self.tr("counter.intake.too_long", max=INTAKE_SUMMARY_MAX)
+        return errors
+
+    def submit_intake(self, form: IntakeForm) -> None:
+        errors = self.check_intake(form)
+        self._set_intake_errors(errors)
+        if errors:
+            self._set_error(self.tr("counter.intake.fix"))
+            return
+        ticket = self.last_attended
+        number, _ = normalize_document(form.doc_type, form.doc_number)
+        params: dict[str, Any] = {
+            "doc_type": form.doc_type,
+            "doc_number": number,
+            "given_names": " ".join(form.given_names.split()),
+            "surnames": " ".join(form.surnames.split()),
+            "service_code": form.service_code,
+            "matter": form.matter,
+            "summary": form.summary.strip(),
+        }
+        if ticket is not None:
+            params["ticket_id"] = ticket.ticket_id
+
+        def done(_: CommandResponse) -> None:
+            self.intake_open = False
+            self.last_attended = None
+
+        def failed(response: CommandResponse | None) -> None:
+            error = response.error if response is not None else None
+            if error is not None and error.field:
+                self._set_intake_errors({error.field: error_text(response, self.tr)})
+
+        self._command(Action.OPEN_CASE_INTAKE, params, done, on_error=failed)
 
     def no_show(self) -> None:
         self._command(
@@ -425,6 +542,10 @@ class CounterViewModel(QObject):
         self.error = text
         self.error_changed.emit(text)
 
+    def _set_intake_errors(self, errors: dict[str, str]) -> None:
+        self.intake_errors = dict(errors)
+        self.intake_errors_changed.emit(dict(errors))
+
     def _set_notice(self, text: str) -> None:
         self.notice = text
         self.notice_changed.emit(text)
@@ -436,6 +557,7 @@ class CounterViewModel(QObject):
         on_ok: Callable[[CommandResponse], None] | None = None,
         *,
         notice_key: str | None = None,
+        on_error: Callable[[CommandResponse | None], None] | None = None,
     ) -> None:
         if self.busy_action is not None:
             return  # one command at a time: a double press never sends twice
@@ -464,6 +586,8 @@ class CounterViewModel(QObject):
             else:
                 self._set_notice("")
                 self._set_error(error_text(response, self.tr))
+                if on_error is not None:
+                    on_error(response)
             self.changed.emit()
 
         self._send(str(action), params, on_reply)
@@ -474,4 +598,7 @@ def _ticket_number(response: CommandResponse) -> str:
     ticket = result.get("ticket")
     if isinstance(ticket, dict) and ticket.get("number"):
         return str(ticket["number"])
+    intake = result.get("intake")
+    if isinstance(intake, dict) and intake.get("ticket_number"):
+        return str(intake["ticket_number"])
     return str(result.get("number") or "")

@@ -3,8 +3,8 @@ keyboard shortcuts to it; styles come from counter/styles/*.qss with theme token
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QKeySequence, QRegularExpressionValidator, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from contracts.messages import Outcome, PreferenceCategory
-from counter.viewmodel import SHORTCUTS, CounterViewModel, Phase, format_duration
+from counter.viewmodel import (
+    INTAKE_SUMMARY_MAX,
+    SHORTCUTS,
+    CounterViewModel,
+    IntakeForm,
+    Phase,
+    format_duration,
+)
 
 #: Work-page buttons in screen order: (action key, catalogue key).
 ACTIONS: list[tuple[str, str]] = [
@@ -411,6 +418,215 @@ class QueuePanel(QScrollArea):
                 )
 
 
+class IntakePage(QWidget):
+    """ "Abrir expediente": the person just attended, typed by staff. Large fields and buttons
+    (touch screens at some counters); errors in red under each field; the form is emptied as
+    soon as it is sent or cancelled, so no citizen data stays on screen."""
+
+    FIELDS = ("doc_number", "given_names", "surnames", "service_code", "matter", "summary")
+
+    def __init__(self, model: CounterViewModel) -> None:
+        super().__init__()
+        self._model = model
+        tr = model.tr
+        self.setObjectName("intakePage")
+        outer = QVBoxLayout(self)
+        card = QFrame()
+        card.setObjectName("card")
+        layout = QVBoxLayout(card)
+        self.title = _label("", "cardTitle")
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addSpacing(16)
+        hint = _label(tr("counter.intake.hint"), "intakeHint", wrap=True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        head.addWidget(hint, 1)
+        layout.addLayout(head)
+
+        layout.addWidget(_label(tr("counter.intake.doc_type"), "fieldLabel"))
+        types = QHBoxLayout()
+        self.doc_type_group = QButtonGroup(self)
+        self.doc_type_buttons: dict[str, QPushButton] = {}
+        for code, _name in model.doc_types():
+            button = QPushButton(tr(f"counter.doc_type.{code}"))
+            button.setObjectName("docTypeButton")
+            button.setCheckable(True)
+            self.doc_type_group.addButton(button)
+            self.doc_type_buttons[code] = button
+            types.addWidget(button)
+            button.clicked.connect(lambda _=False, c=code: self._doc_type_chosen(c))
+        layout.addLayout(types)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        self.doc_number = QLineEdit()
+        self.doc_number.setObjectName("docNumberEdit")
+        self.given_names = QLineEdit()
+        self.given_names.setObjectName("givenNamesEdit")
+        self.given_names.setMaxLength(100)
+        self.surnames = QLineEdit()
+        self.surnames.setObjectName("surnamesEdit")
+        self.surnames.setMaxLength(100)
+        self.service = QComboBox()
+        self.service.setObjectName("intakeCombo")
+        self.matter = QComboBox()
+        self.matter.setObjectName("intakeCombo")
+        self.summary = QPlainTextEdit()
+        self.summary.setObjectName("summaryEdit")
+        self.summary_count = _label("", "summaryCount")
+        self.errors: dict[str, QLabel] = {
+            name: _label("", "fieldError", wrap=True) for name in self.FIELDS
+        }
+        # document, names and surnames in a row; below, service and matter stacked on the
+        # left and the summary beside them (fits a 1366×768 screen with every error shown)
+        cells = [
+            ("doc_number", "counter.intake.doc_number", self.doc_number, 0, 0),
+            ("given_names", "counter.intake.given_names", self.given_names, 0, 1),
+            ("surnames", "counter.intake.surnames", self.surnames, 0, 2),
+            ("service_code", "counter.intake.service", self.service, 3, 0),
+            ("matter", "counter.intake.matter", self.matter, 6, 0),
+        ]
+        for name, key, widget, row, column in cells:
+            grid.addWidget(_label(tr(key), "fieldLabel"), row, column)
+            grid.addWidget(widget, row + 1, column)
+            grid.addWidget(self.errors[name], row + 2, column)
+        summary_head = QHBoxLayout()
+        summary_head.addWidget(_label(tr("counter.intake.summary"), "fieldLabel"))
+        summary_head.addStretch(1)
+        summary_head.addWidget(self.summary_count)
+        grid.addLayout(summary_head, 3, 1, 1, 2)
+        grid.addWidget(self.summary, 4, 1, 5, 2)
+        grid.addWidget(self.errors["summary"], 9, 1, 1, 2)
+        for column in range(3):
+            grid.setColumnStretch(column, 1)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+
+        buttons = QHBoxLayout()
+        self.cancel_button = QPushButton(tr("common.cancel"))
+        self.cancel_button.setObjectName("intakeCancel")
+        self.submit_button = QPushButton(tr("counter.intake.submit"))
+        self.submit_button.setObjectName("intakeSubmit")
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.submit_button)
+        layout.addLayout(buttons)
+        outer.addWidget(card)
+
+        self.cancel_button.clicked.connect(model.cancel_intake)
+        self.submit_button.clicked.connect(self._submit)
+        self.summary.textChanged.connect(self._count)
+        model.intake_errors_changed.connect(self.show_errors)
+        self._prepared_for: str | None = None
+        self.clear()
+
+    # -- form state
+
+    def prepare(self) -> None:
+        """Fill the choices and defaults for the attention the form is opened for (once)."""
+        model, tr = self._model, self._model.tr
+        ticket = model.last_attended
+        key = ticket.ticket_id if ticket else ""
+        self.title.setText(
+            tr("counter.intake.title", number=ticket.number)
+            if ticket
+            else tr("counter.action.intake")
+        )
+        if self._prepared_for == key:
+            return
+        self.clear()
+        self._prepared_for = key
+        defaults = model.intake_defaults()
+        self.service.clear()
+        for code, name in model.all_services():
+            self.service.addItem(name, code)
+        index = self.service.findData(defaults.service_code)
+        self.service.setCurrentIndex(max(index, 0))
+        self.matter.clear()
+        self.matter.addItem(tr("counter.intake.choose"), "")
+        for code, name in model.matters():
+            self.matter.addItem(name, code)
+        self.given_names.setFocus()
+
+    @property
+    def prepared(self) -> bool:
+        return self._prepared_for is not None
+
+    def clear(self) -> None:
+        """Forget everything typed (after sending or cancelling: privacy)."""
+        self._prepared_for = None
+        for widget in (self.doc_number, self.given_names, self.surnames):
+            widget.clear()
+        self.summary.clear()
+        self.matter.setCurrentIndex(0 if self.matter.count() else -1)
+        self._doc_type_chosen("dni")
+        self.show_errors({})
+
+    def form(self) -> IntakeForm:
+        doc_type = next(
+            (code for code, button in self.doc_type_buttons.items() if button.isChecked()), "dni"
+        )
+        return IntakeForm(
+            doc_type=doc_type,
+            doc_number=self.doc_number.text(),
+            given_names=self.given_names.text(),
+            surnames=self.surnames.text(),
+            service_code=self.service.currentData() or "",
+            matter=self.matter.currentData() or "",
+            summary=self.summary.toPlainText(),
+        )
+
+    def show_errors(self, errors: dict) -> None:
+        for name, label in self.errors.items():
+            label.setText(errors.get(name, ""))
+            label.setVisible(bool(errors.get(name)))
+        for name, widget in (
+            ("doc_number", self.doc_number),
+            ("given_names", self.given_names),
+            ("surnames", self.surnames),
+            ("service_code", self.service),
+            ("matter", self.matter),
+            ("summary", self.summary),
+        ):
+            widget.setProperty("invalid", name in errors)
+            _restyle(widget)
+
+    def refresh(self) -> None:
+        self.prepare()
+        busy = self._model.busy_action is not None
+        enabled = self._model.connected and not busy
+        self.submit_button.setEnabled(enabled)
+        self.cancel_button.setEnabled(not busy)
+
+    # -- internals
+
+    def _doc_type_chosen(self, code: str) -> None:
+        self.doc_type_buttons[code].setChecked(True)
+        if code == "dni":  # 8 digits, nothing else can be typed
+            self.doc_number.setValidator(
+                QRegularExpressionValidator(QRegularExpression(r"\d{0,8}"), self.doc_number)
+            )
+            self.doc_number.setMaxLength(8)
+        else:
+            self.doc_number.setValidator(None)
+            self.doc_number.setMaxLength(20)
+        if code == "ninguno":
+            self.doc_number.clear()
+        self.doc_number.setEnabled(code != "ninguno")
+
+    def _count(self) -> None:
+        self.summary_count.setText(
+            self._model.tr(
+                "counter.intake.summary_count",
+                count=len(self.summary.toPlainText().strip()),
+                max=INTAKE_SUMMARY_MAX,
+            )
+        )
+
+    def _submit(self) -> None:
+        self._model.submit_intake(self.form())
+
+
 class WorkPage(QWidget):
     def __init__(self, model: CounterViewModel, window: CounterWindow) -> None:
         super().__init__()
@@ -437,7 +653,12 @@ class WorkPage(QWidget):
         self.resume_counter = QPushButton(tr("counter.action.resume_counter"))
         self.resume_counter.setObjectName("primaryButton")
         self.resume_counter.clicked.connect(lambda: model.open_counter(model.attended_services()))
+        self.intake_button = QPushButton("")
+        self.intake_button.setObjectName("intakeOffer")
+        self.intake_button.clicked.connect(lambda: window.trigger("intake"))
+        self.intake_button.setVisible(False)  # shown after an attended ticket
         left.addLayout(grid, 2)
+        left.addWidget(self.intake_button)
         left.addWidget(self.resume_counter)
         left.addWidget(_label(tr("counter.shortcuts"), "shortcutsHelp", wrap=True))
         layout.addLayout(left, 5)
@@ -453,6 +674,14 @@ class WorkPage(QWidget):
             _restyle(button)
         self.resume_counter.setVisible(model.phase == Phase.PAUSED)
         self.resume_counter.setEnabled(model.enabled("open"))
+        offered = model.last_attended is not None and model.phase in (Phase.IDLE, Phase.PAUSED)
+        self.intake_button.setVisible(offered)
+        self.intake_button.setEnabled(model.enabled("intake"))
+        if offered:
+            number = model.last_attended.number  # type: ignore[union-attr]
+            self.intake_button.setText(
+                f"{SHORTCUTS['intake']}  {model.tr('counter.intake.offer', number=number)}"
+            )
         self.queue.refresh()
 
 
@@ -505,7 +734,8 @@ class CounterWindow(QWidget):
         self.sign_in_page = SignInPage(model)
         self.open_page = OpenPage(model)
         self.work_page = WorkPage(model, self)
-        for page in (self.sign_in_page, self.open_page, self.work_page):
+        self.intake_page = IntakePage(model)
+        for page in (self.sign_in_page, self.open_page, self.work_page, self.intake_page):
             self.pages.addWidget(page)
         root.addWidget(self.pages, 1)
 
@@ -545,6 +775,8 @@ class CounterWindow(QWidget):
             self.pause_dialog = PauseDialog(model, self)
             self.pause_dialog.accepted.connect(self._pause_accepted)
             self.pause_dialog.open()
+        elif action == "intake":
+            model.begin_intake()
         else:
             {
                 "call_next": model.call_next,
@@ -603,9 +835,15 @@ class CounterWindow(QWidget):
         elif phase == Phase.CLOSED:
             self.pages.setCurrentWidget(self.open_page)
             self.open_page.refresh()
+        elif model.intake_open and phase in (Phase.IDLE, Phase.PAUSED):
+            self.pages.setCurrentWidget(self.intake_page)
+            self.intake_page.refresh()
+            return
         else:
             self.pages.setCurrentWidget(self.work_page)
             self.work_page.refresh()
+        if self.intake_page.prepared:  # sent, cancelled or signed out: nothing stays typed
+            self.intake_page.clear()
 
     def _on_error(self, text: str) -> None:
         self.error_label.setText(text)

@@ -1,0 +1,230 @@
+"""'Abrir expediente' at the counter: offered after an attended ticket, checked locally (DNI of
+8 digits, names, matter from the hub's catalogue, summary), sent as one open_case_intake
+command, and forgotten once sent or cancelled. View-model without widgets, then the form with
+qtbot, rendered to PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
+
+from contracts.messages import CounterState
+from counter.screens import FIXED_NOW, attended_ticket, counter_state, sample_queues, sample_sede
+from counter.style import stylesheet
+from counter.viewmodel import CounterViewModel, IntakeForm
+from counter.views import CounterWindow
+from qtcommon.screenshot import distinct_colours, save_png
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "counter"
+GOOD = IntakeForm(
+    doc_type="dni",
+    doc_number="40718293",
+    given_names=" María  Elena ",
+    surnames="Condori Huanca",
+    service_code="orientacion",
+    matter="alimentos",
+    summary="  Pide pensión de alimentos para sus dos hijos.  ",
+)
+
+
+def serving() -> CounterState:
+    return counter_state("serving")
+
+
+def finish_attended(model, sender) -> None:
+    """F4 → Atendido, answered by the hub with the finished ticket, then the idle state."""
+    model.apply_counter_state(serving())
+    model.finish()
+    assert sender.actions[-1] == "finish_attention"
+    sender.reply_ok({"ticket": attended_ticket().model_dump(mode="json")})
+    model.apply_counter_state(counter_state("idle"))
+
+
+@pytest.fixture
+def model(qtbot, sender):
+    model = CounterViewModel("v1", sender, now=lambda: FIXED_NOW)
+    model.apply_sede_info(sample_sede())
+    for queue in sample_queues():
+        model.apply_queue_state(queue)
+    model.set_connected(True)
+    yield model
+    model.deleteLater()
+
+
+def test_offered_only_after_an_attended_ticket(model, sender):
+    model.apply_counter_state(counter_state("idle"))
+    assert not model.enabled("intake")
+    finish_attended(model, sender)
+    assert model.enabled("intake") and model.last_attended.number == "A030"
+    # a no-show gives nothing to open a file for
+    model.apply_counter_state(serving())
+    model.no_show()
+    sender.reply_ok({"ticket": attended_ticket().model_dump(mode="json")})
+    model.apply_counter_state(counter_state("idle"))
+    assert model.last_attended.number == "A030"  # still the earlier attended one
+    # calling the next person forgets the offer
+    model.call_next()
+    sender.reply_ok({})
+    assert model.last_attended is None and not model.enabled("intake")
+
+
+def test_form_locks_other_actions_and_sends_one_clean_command(model, sender):
+    finish_attended(model, sender)
+    model.begin_intake()
+    assert model.intake_open
+    assert not any(model.enabled(a) for a in ("call_next", "pause", "close", "sign_out"))
+    model.submit_intake(GOOD)
+    sent = sender.sent[-1]
+    assert sent.action == "open_case_intake"
+    assert sent.params == {
+        "doc_type": "dni",
+        "doc_number": "40718293",
+        "given_names": "María Elena",
+        "surnames": "Condori Huanca",
+        "service_code": "orientacion",
+        "matter": "alimentos",
+        "summary": "Pide pensión de alimentos para sus dos hijos.",
+        "ticket_id": "t-A030",
+    }
+    sender.reply_ok({"intake": {"intake_id": "i-1", "status": "open", "ticket_number": "A030"}})
+    assert not model.intake_open and model.last_attended is None
+    assert model.notice.startswith("Expediente registrado en la sede para el turno A030")
+    assert "Condori" not in model.notice and "40718293" not in model.notice
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"doc_number": "4071829"}, "doc_number", "El DNI debe tener 8 dígitos."),
+        ({"doc_number": "4071829A"}, "doc_number", "El DNI debe tener 8 dígitos."),
+        (
+            {"doc_type": "ninguno", "doc_number": "12"},
+            "doc_number",
+            "Sin documento: no indique un número.",
+        ),
+        ({"given_names": "  "}, "given_names", "Ingrese los nombres de la persona."),
+        ({"surnames": ""}, "surnames", "Ingrese los apellidos de la persona."),
+        ({"matter": ""}, "matter", "Elija la materia."),
+        ({"matter": "inventada"}, "matter", "Elija la materia."),
+        ({"summary": "\n"}, "summary", "Escriba un breve resumen de la consulta."),
+        ({"summary": "x" * 1001}, "summary", "El resumen admite hasta 1000 caracteres."),
+    ],
+)
+def test_bad_input_is_refused_before_sending(model, sender, changes, field, message):
+    finish_attended(model, sender)
+    model.begin_intake()
+    before = len(sender.sent)
+    model.submit_intake(IntakeForm(**{**GOOD.__dict__, **changes}))
+    assert len(sender.sent) == before
+    assert model.intake_errors[field] == message
+    assert model.error == "Revise los datos marcados en rojo." and model.intake_open
+
+
+def test_a_hub_refusal_marks_its_field_and_keeps_the_form(model, sender):
+    finish_attended(model, sender)
+    model.begin_intake()
+    model.submit_intake(GOOD)
+    sender.reply_error("unknown_matter", "La materia indicada no está en el catálogo.")
+    assert model.intake_open and model.last_attended is not None
+    assert model.error == "La materia indicada no está en el catálogo."
+    # the hub names the field; the recording sender has none, so only the bar shows it
+    model.submit_intake(GOOD)
+    sent = sender.sent[-1]
+    from contracts.messages import CommandResponse, ErrorBody
+
+    sent.on_reply(
+        CommandResponse(
+            correlation_id="c",
+            status="error",
+            error=ErrorBody(
+                code="invalid_dni", message="El DNI debe tener 8 dígitos.", field="doc_number"
+            ),
+        )
+    )
+    assert model.intake_errors == {"doc_number": "El DNI debe tener 8 dígitos."}
+
+
+@pytest.fixture
+def window(qtbot, model):
+    window = CounterWindow(model)
+    window.setStyleSheet(stylesheet())
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_filling_the_form_with_keyboard_and_touch(window, model, sender, qtbot):
+    finish_attended(model, sender)
+    offer = window.work_page.intake_button
+    assert offer.isVisible() and "A030" in offer.text()
+    assert offer.height() >= 56  # a large target
+    qtbot.keyClick(window, Qt.Key.Key_F10)
+    page = window.intake_page
+    assert window.pages.currentWidget() is page
+    assert page.doc_type_buttons["dni"].isChecked()
+    assert page.service.currentData() == "orientacion"  # the attended ticket's service
+    # the DNI field takes digits only, eight at most
+    qtbot.keyClicks(page.doc_number, "4071a8293999")
+    assert page.doc_number.text() == "40718293"
+    page.given_names.insert("María Elena")  # QTest types ASCII only
+    qtbot.keyClicks(page.surnames, "Condori Huanca")
+    page.matter.setCurrentIndex(page.matter.findData("alimentos"))
+    page.summary.insertPlainText("Pide pensión de alimentos.")
+    assert page.summary_count.text() == "26 de 1000 caracteres"
+    for button in page.doc_type_buttons.values():
+        assert button.height() >= 56
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = save_png(window, ARTIFACTS / "counter-intake-filled.png", (1366, 768))
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1366, 768) and distinct_colours(image) > 4
+
+    qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
+    assert sender.actions[-1] == "open_case_intake"
+    assert sender.sent[-1].params["doc_number"] == "40718293"
+    assert not page.submit_button.isEnabled()  # one command at a time
+    sender.reply_ok({"intake": {"intake_id": "i-1", "status": "open", "ticket_number": "A030"}})
+    assert window.pages.currentWidget() is window.work_page
+    assert not window.work_page.intake_button.isVisible()
+    # nothing the person told us stays in the widgets
+    assert page.doc_number.text() == page.given_names.text() == page.surnames.text() == ""
+    assert page.summary.toPlainText() == ""
+
+
+def test_other_document_types_and_cancel_forgets_the_form(window, model, sender, qtbot):
+    finish_attended(model, sender)
+    window.trigger("intake")
+    page = window.intake_page
+    qtbot.mouseClick(page.doc_type_buttons["ce"], Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(page.doc_number, "ab-12345")
+    assert page.doc_number.text() == "ab-12345"
+    qtbot.mouseClick(page.doc_type_buttons["ninguno"], Qt.MouseButton.LeftButton)
+    assert page.doc_number.text() == "" and not page.doc_number.isEnabled()
+    qtbot.keyClicks(page.given_names, "Rosa")
+    qtbot.mouseClick(page.submit_button, Qt.MouseButton.LeftButton)
+    assert sender.actions[-1] == "finish_attention"  # refused locally: nothing sent
+    assert page.errors["surnames"].text() == "Ingrese los apellidos de la persona."
+    assert page.errors["surnames"].isVisible()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.work_page
+    assert page.given_names.text() == ""
+    assert window.work_page.intake_button.isVisible()  # still offered until the next call
+
+
+def test_intake_screens_fit_a_1366x768_counter_screen_even_with_every_error(qtbot):
+    from counter.screens import render_intake
+
+    paths = render_intake(ARTIFACTS)
+    assert [p.name for p in paths] == [
+        "counter-intake-offer.png",
+        "counter-intake-form.png",
+        "counter-intake-errors.png",
+    ]
+    for path in paths:
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (1366, 768), path.name
+        assert distinct_colours(image) > 4
