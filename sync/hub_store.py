@@ -488,63 +488,91 @@ def save_intake(
     changes: dict[str, Any],
     delete: bool = False,
 ) -> dict[str, Any]:
-    """Create or edit (or delete, as a tombstone) a case intake at the sede: the row and its
-    outbox event in one transaction. Status only moves forward."""
-    from sync.protocol.events import IntakeRecord
-
+    """Create or edit (or delete, as a tombstone) a case intake at the sede in a transaction of
+    its own (tools, tests). Commands write intakes with ``write_intake`` inside theirs."""
     hub_store.begin_immediate(conn)
     try:
-        meta = hub_meta(conn)
-        at = now_iso()
-        current = None
-        if intake_id is not None:
-            current = conn.execute(
-                "SELECT * FROM case_intakes WHERE id = ?", (intake_id,)
-            ).fetchone()
-        if current is None:
-            record = {
-                **INTAKE_DEFAULTS,
-                **changes,
-                "id": intake_id or str(uuid6.uuid7()),
-                "sede_id": meta["sede_id"],
-                "created_at": at,
-            }
-            base_revision = 0
-        else:
-            record = {k: current[k] for k in (*INTAKE_FIELDS, "id", "sede_id", "created_at")}
-            record.update(changes)
-            status_rank(record["status"])
-            record["status"] = forward_status(current["status"], record["status"])
-            base_revision = int(current["revision"])
-        record["deleted"] = bool(delete)
-        record["updated_at"] = at
-        IntakeRecord.model_validate(record)  # bad input changes nothing
-        seq = _outbox(
-            conn,
-            event_type="case_intake.deleted" if delete else "case_intake.saved",
-            aggregate_type="case_intake",
-            aggregate_id=record["id"],
-            payload={"intake": record, "base_revision": base_revision},
-            at=at,
-        )
-        conn.execute(
-            _UPSERT_LOCAL_INTAKE,
-            (
-                record["id"],
-                record["sede_id"],
-                *[record.get(k) for k in INTAKE_FIELDS],
-                int(delete),
-                base_revision,
-                seq,
-                record["created_at"],
-                at,
-            ),
-        )
+        record = write_intake(conn, intake_id=intake_id, changes=changes, delete=delete)
         conn.execute("COMMIT")
         return record
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def write_intake(
+    conn: sqlite3.Connection,
+    *,
+    intake_id: str | None = None,
+    changes: dict[str, Any],
+    delete: bool = False,
+    at: str | None = None,
+) -> dict[str, Any]:
+    """Create or edit (or delete, as a tombstone) a case intake: the row and its outbox event,
+    inside the CALLER's open transaction (the hub engine's command transaction, with its audit
+    row and stored answer), so they commit or roll back together. Status only moves forward.
+    Raises ValueError (pydantic's ValidationError) before writing anything on bad input."""
+    from sync.protocol.events import IntakeRecord
+
+    if not conn.in_transaction:
+        raise RuntimeError("write_intake needs the caller's open transaction")
+    meta = hub_meta(conn)
+    at = at or now_iso()
+    current = None
+    if intake_id is not None:
+        current = conn.execute("SELECT * FROM case_intakes WHERE id = ?", (intake_id,)).fetchone()
+    if current is None:
+        record = {
+            **INTAKE_DEFAULTS,
+            **changes,
+            "id": intake_id or str(uuid6.uuid7()),
+            "sede_id": meta["sede_id"],
+            "created_at": at,
+        }
+        base_revision = 0
+    else:
+        record = {k: current[k] for k in (*INTAKE_FIELDS, "id", "sede_id", "created_at")}
+        record.update(changes)
+        status_rank(record["status"])
+        record["status"] = forward_status(current["status"], record["status"])
+        base_revision = int(current["revision"])
+    record["deleted"] = bool(delete)
+    record["updated_at"] = at
+    IntakeRecord.model_validate(record)  # bad input changes nothing
+    seq = _outbox(
+        conn,
+        event_type="case_intake.deleted" if delete else "case_intake.saved",
+        aggregate_type="case_intake",
+        aggregate_id=record["id"],
+        payload={"intake": record, "base_revision": base_revision},
+        at=at,
+    )
+    conn.execute(
+        _UPSERT_LOCAL_INTAKE,
+        (
+            record["id"],
+            record["sede_id"],
+            *[record.get(k) for k in INTAKE_FIELDS],
+            int(delete),
+            base_revision,
+            seq,
+            record["created_at"],
+            at,
+        ),
+    )
+    return record
+
+
+def case_file_for_intake(conn: sqlite3.Connection, intake_id: str) -> dict[str, Any] | None:
+    """The case file central opened from an intake (``case_number``, ``case_id``), as pulled;
+    None until central has ingested it and the hub has pulled since."""
+    row = conn.execute(
+        "SELECT deleted, body FROM synced_records WHERE record_type = ? AND record_id = ?",
+        (RecordType.CASE_FILE, intake_id),
+    ).fetchone()
+    if row is None or row["deleted"] or not row["body"]:
+        return None
+    return json.loads(row["body"])
 
 
 def record_printer_fault(

@@ -25,6 +25,8 @@ from central.domain.actor import Actor
 from central.domain.clock import as_utc, utcnow
 from central.domain.errors import DomainError
 from central.sync.models import sync_case_intake
+from central.sync.service import log_change
+from contracts.sync import RecordType
 
 log = logging.getLogger(__name__)
 INTAKE_ACTOR = Actor.system("ingesta-sede")
@@ -38,6 +40,12 @@ def _matter(text: str | None) -> str:
 
 
 def _split_names(full: str | None) -> tuple[str, str]:
+    """(given names, surnames). Counters send "SURNAMES, GIVEN NAMES" (the comma says which
+    is which); older hubs sent one string, split with the usual two surnames last."""
+    if full and "," in full:
+        surnames, _, given = full.partition(",")
+        if given.strip() and surnames.strip():
+            return " ".join(given.split()), " ".join(surnames.split())
     words = (full or "").split()
     if not words:
         return "Sin nombre registrado", ""
@@ -126,7 +134,29 @@ def _create(session: Session, row, settings: CasesSettings) -> CaseFile:  # noqa
     case.intake_conflict = bool(row["has_conflict"])
     session.add(case)
     _apply_status(session, case, row["status"])
+    session.flush()
+    # the sede learns which file its intake became (same transaction as the opening)
+    log_change(
+        session.connection(),
+        sede_id=row["sede_id"],
+        record_type=RecordType.CASE_FILE,
+        record_id=row["id"],
+        revision=1,
+        deleted=False,
+        body=case_file_body(case),
+    )
     return case
+
+
+def case_file_body(case: CaseFile) -> dict[str, str | None]:
+    """What a sede gets back about the file opened from its intake: no personal data."""
+    return {
+        "intake_id": case.intake_id,
+        "case_id": str(case.id),
+        "case_number": case.number,
+        "sede_id": case.sede_id,
+        "opened_at": as_utc(case.opened_at).isoformat() if case.opened_at else None,
+    }
 
 
 def _update(session: Session, case: CaseFile, row) -> None:  # noqa: ANN001

@@ -183,11 +183,21 @@ def pull(
 def derived_documents(session: Session, sede_id: str) -> list[Change]:
     """The sede's configuration and the users allowed to sign in at its counters (argon2 hashes
     so the hub signs them in offline; inactive users travel as revoked)."""
+    from central.cases import catalogues as case_catalogues
     from central.org import service as org
 
     config = org.hub_config(session=session, sede_id=sede_id).model_dump(mode="json")
     config.pop("staff", None)
     docs = [Change(record_type=RecordType.SEDE_CONFIG, record_id=sede_id, revision=0, body=config)]
+    # the matters a counter offers when it opens a case intake (hub.domain.intake)
+    docs.append(
+        Change(
+            record_type=RecordType.CASE_CATALOGUE,
+            record_id="matters",
+            revision=0,
+            body={"matters": [{"code": c, "name": n} for c, n in case_catalogues.MATTERS.items()]},
+        )
+    )
     users = session.exec(
         select(User).where(User.sede_id == sede_id).order_by(col(User.username))
     ).all()

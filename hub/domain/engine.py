@@ -9,8 +9,9 @@ request is evaluated afresh. Commands that arrive together share one transaction
 (group commit: ``execute_many``, and ``execute`` for concurrent callers, leader/follower). A
 process lock serialises threads; ``BEGIN IMMEDIATE`` serialises processes sharing the file.
 
-Citizens' DNIs are stored only in ``tickets.dni`` / ``appointments.dni``; they never reach
-state, events, audit, outbox payloads or logs.
+Citizens' DNIs are stored only in ``tickets.dni`` / ``appointments.dni`` (and, with names, in
+the case intakes of ``hub.domain.intake``, whose outbox event is the one payload that carries
+them to central); they never reach state, events, audit, answers or logs.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from contracts.messages import (
     FinishAttentionParams,
     IssuedTicket,
     IssueTicketParams,
+    MatterInfo,
+    OpenCaseIntakeParams,
     OpenCounterParams,
     OpeningHours,
     Outcome,
@@ -65,7 +68,7 @@ from contracts.messages import (
 )
 from contracts.mqtt import ROLE_ACTIONS, Action, Role
 from hub.config import ResetPolicy, SedeConfig, ServiceConfig, StaffUserConfig
-from hub.domain import ordering, store
+from hub.domain import intake, ordering, store
 from hub.domain.errors import DomainError
 from hub.domain.store import iso
 from hub.ports import Actor, CommandOutcome
@@ -108,6 +111,7 @@ PARAMS: dict[Action, type[BaseModel]] = {
     Action.RESUME_TICKET: TicketRef,
     Action.CANCEL_TICKET: TicketRef,
     Action.REPRINT_TICKET: TicketRef,
+    Action.OPEN_CASE_INTAKE: OpenCaseIntakeParams,
 }
 
 TICKET_ACTIONS = {Action.ISSUE_TICKET, Action.CHECKIN_APPOINTMENT, Action.REPORT_PRINT}
@@ -187,6 +191,7 @@ class HubEngine:
         self._conn = store.connect(self.db_path)
         now = self._now()
         store.migrate(self._conn, now=now)
+        intake.migrate(self._conn)  # case intakes are taken offline, before any sync
         self._last_due_limit = ordering.due_limit(now, self._policy.appointment_window_min)
         self._bootstrap(now)
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {store.WRITER_AUTOCHECKPOINT_PAGES}")
@@ -1216,6 +1221,7 @@ class HubEngine:
         Action.RESUME_TICKET: _resume_ticket,
         Action.CANCEL_TICKET: _cancel_ticket,
         Action.REPRINT_TICKET: _reprint_ticket,
+        Action.OPEN_CASE_INTAKE: intake.open_case_intake,
     }
 
     # ------------------------------------------------------------------ command helpers
@@ -1638,7 +1644,12 @@ class HubEngine:
             hours=sorted(hours, key=lambda h: (h.weekday, h.opens)),
             is_open_now=is_open,
             accepts_tickets=is_open or self._policy.issue_outside_hours,
+            matters=[MatterInfo(code=c, name=n) for c, n in self._matters().items()],
         )
+
+    def _matters(self) -> dict[str, str]:
+        with self._lock:
+            return intake.matter_catalogue(self._conn)
 
     def queue_state(self, service_code: str) -> QueueState:
         service = self._services.get(service_code)

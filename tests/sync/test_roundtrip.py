@@ -54,10 +54,10 @@ def test_push_applies_each_event_once_and_marks_sent(central, hub_engine, agent)
 def test_pull_brings_staff_and_config(central, hub_engine, agent):
     # on PostgreSQL rows are served once every older transaction of the cluster has ended
     applied, deadline = 0, time.monotonic() + 60
-    while applied < 3 and time.monotonic() < deadline:
+    while applied < 4 and time.monotonic() < deadline:
         applied += agent.pull_once()
         time.sleep(0.05)
-    assert applied == 3  # sede config + two staff users
+    assert applied == 4  # sede config + the matter catalogue + two staff users
     user = hub_store.synced_staff_user(agent.conn, "ana")
     assert (
         user is not None and user["active"] is True and user["password_hash"].startswith("$argon2")

@@ -4,8 +4,9 @@ attention (offline: it waits in the hub's outbox), the sync agent pushes it when
 central's sync stores it with its revision, and the case module opens the file from it — then
 a later edit at the hub (closing the attention) reaches the same file, never a second one.
 
-The counter's own screen for intakes is not wired to the hub yet: the test writes the intake
-through the hub store function the counter command will call (sync.hub_store.save_intake)."""
+Here the intake is written with sync.hub_store.save_intake (the store function the counter's
+open_case_intake command uses inside its transaction); the whole path from the counter over
+MQTT is tests/sync/test_intake_e2e.py."""
 
 from __future__ import annotations
 

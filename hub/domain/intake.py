@@ -1,0 +1,132 @@
+"""Case intakes opened at a counter at the end of an attention (Module 02, issue 6): the
+``open_case_intake`` command. Works with no WAN: the intake, its audit row, its outbox event
+and the stored answer commit in the engine's command transaction; the sync agent pushes the
+event later and central opens the case file (``central.cases.intake``) and sends the file
+number back (``case_file`` records, ``sync.hub_store.case_file_for_intake``).
+
+The outbox payload is the one place where a citizen's names and document number leave the
+hub (central needs them to register the person); the answer, the audit row, the retained
+state and the logs carry none of them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from contracts.cases import DEFAULT_MATTERS, intake_names, normalize_document
+from contracts.errors import ErrorCode
+from contracts.messages import OpenCaseIntakeParams
+from contracts.sync import RecordType
+from hub.domain.errors import DomainError
+from sync import hub_store as sync_store
+
+if TYPE_CHECKING:  # the engine imports this module
+    from hub.domain.engine import HubEngine
+
+MATTER_CATALOGUE_ID = "matters"
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """The tables intakes live in (``case_intakes``, ``synced_records``): the sync track's
+    migrations, idempotent, so a hub that never synced can take intakes offline."""
+    sync_store.migrate(conn)
+
+
+def matter_catalogue(conn: sqlite3.Connection) -> dict[str, str]:
+    """code -> Spanish name of the matters a counter may choose: central's catalogue as last
+    pulled, else the built-in one (a hub that has never reached central)."""
+    try:
+        row = conn.execute(
+            "SELECT deleted, body FROM synced_records WHERE record_type = ? AND record_id = ?",
+            (RecordType.CASE_CATALOGUE, MATTER_CATALOGUE_ID),
+        ).fetchone()
+    except sqlite3.OperationalError:  # sync tables not created on this file yet
+        row = None
+    if row is not None and not row["deleted"] and row["body"]:
+        matters = json.loads(row["body"]).get("matters") or []
+        pulled = {str(m["code"]): str(m["name"]) for m in matters if m.get("code")}
+        if pulled:
+            return pulled
+    return dict(DEFAULT_MATTERS)
+
+
+def _refuse(code: ErrorCode, message: str | None, field: str) -> DomainError:
+    return DomainError(code, message, field=field)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def open_case_intake(
+    engine: HubEngine, tx: Any, counter: sqlite3.Row, params: OpenCaseIntakeParams
+) -> None:
+    """Handler of ``open_case_intake`` (counter dispatch table). Every check runs before the
+    first write; the engine's savepoint undoes everything if anything later fails."""
+    number, problem = normalize_document(params.doc_type, params.doc_number)
+    if problem is not None:
+        code = ErrorCode.INVALID_DNI if params.doc_type == "dni" else ErrorCode.INVALID_DOCUMENT
+        raise _refuse(code, problem, "doc_number")
+    given_names, surnames = _clean(params.given_names), _clean(params.surnames)
+    if not given_names:
+        raise _refuse(ErrorCode.MISSING_FIELD, "Ingrese los nombres de la persona.", "given_names")
+    if not surnames:
+        raise _refuse(ErrorCode.MISSING_FIELD, "Ingrese los apellidos de la persona.", "surnames")
+    summary = params.summary.strip()
+    if not summary:
+        raise _refuse(
+            ErrorCode.MISSING_FIELD, "Escriba un breve resumen de la consulta.", "summary"
+        )
+    service = engine._service(params.service_code, "service_code")
+    matters = matter_catalogue(tx.conn)
+    if params.matter not in matters:
+        raise _refuse(ErrorCode.UNKNOWN_MATTER, None, "matter")
+    ticket_number = None
+    if params.ticket_id is not None:
+        ticket = tx.conn.execute(
+            "SELECT number, status, counter_id FROM tickets WHERE id = ?", (params.ticket_id,)
+        ).fetchone()
+        if ticket is None:
+            raise _refuse(ErrorCode.UNKNOWN_TICKET, None, "ticket_id")
+        if ticket["status"] != "done" or ticket["counter_id"] != counter["counter_id"]:
+            raise _refuse(
+                ErrorCode.INVALID_TRANSITION,
+                "Solo se abre un expediente de una atención finalizada en esta ventanilla.",
+                "ticket_id",
+            )
+        taken = tx.conn.execute(
+            "SELECT 1 FROM case_intakes WHERE ticket_id = ? AND deleted = 0", (params.ticket_id,)
+        ).fetchone()
+        if taken is not None:
+            raise _refuse(
+                ErrorCode.CONFLICT, "Ya se abrió un expediente para esta atención.", "ticket_id"
+            )
+        ticket_number = ticket["number"]
+    record = sync_store.write_intake(
+        tx.conn,
+        changes={
+            "citizen_doc_type": params.doc_type,
+            "citizen_doc_number": number,
+            "citizen_names": intake_names(given_names, surnames),
+            "service_code": service.code,
+            "matter": params.matter,
+            "summary": summary,
+            "status": "open",
+            "ticket_id": params.ticket_id,
+        },
+        at=tx.now_iso,
+    )
+    # what was done, never who it was done for: no names, no document number
+    public = {
+        "intake_id": record["id"],
+        "status": record["status"],
+        "service_code": service.code,
+        "matter": params.matter,
+        "doc_type": params.doc_type,
+        "ticket_id": params.ticket_id,
+        "ticket_number": ticket_number,
+    }
+    engine._audit(tx, entity_type="case_intake", entity_id=record["id"], before=None, after=public)
+    tx.outcome.result = {"intake": public}
