@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures of tests.qt_live_hub are imported by name, then requested by name
 """The counter → hub → sync → central path for a new case (issue 6), with real parts: a counter
 and a kiosk talking MQTT through Mosquitto to the hub bridge and engine (SQLite), the sync
 agent pushing over HTTP to the central app (SQLite, and PostgreSQL when reachable), central's
@@ -17,7 +18,7 @@ from hub.mqtt_client import DeviceClient
 from sync import devtools, hub_store
 from sync.agent import RetryLater, SyncAgent
 from tests.conftest import free_port
-from tests.qt_live_hub import LiveHub
+from tests.qt_live_hub import LiveHub, make_client  # noqa: F401 (fixture)
 from tests.sync.conftest import SEDE, make_agent
 
 DNI = "41852376"
@@ -30,6 +31,12 @@ INTAKE = {
     "matter": "violencia_familiar",
     "summary": "Agresiones del conviviente; solicita patrocinio y medidas de protección.",
 }
+
+
+@pytest.fixture
+def sede_id() -> str:
+    """The sede the Qt clients of tests.qt_live_hub join: the one central has enrolled."""
+    return SEDE
 
 
 @pytest.fixture
@@ -196,3 +203,83 @@ def test_nothing_personal_in_the_hub_audit_or_command_log(hub_engine, live_hub, 
         conn.close()
     for text in [audit, *answers]:
         assert DNI not in text and "Ccori" not in text and "Juana" not in text
+
+
+def test_the_counter_app_opens_the_intake_and_central_files_it(
+    qtbot, central, hub_engine, live_hub, mqtt_broker, make_client, admin_headers
+):
+    """The same path driven by the counter app's own view-model (HubClient over Mosquitto):
+    sign in, open, call, serve, finish, then "Abrir expediente"."""
+    from counter.hub_link import HubSender, connect_counter
+    from counter.viewmodel import CounterViewModel, IntakeForm, Phase
+
+    with device(mqtt_broker, "kiosk", "k1") as kiosk:
+        number = ok(kiosk.request("issue_ticket", {"service_code": "orientacion"}))["ticket"][
+            "number"
+        ]
+    client = make_client("counter", "v1")
+    model = CounterViewModel("v1", HubSender(client, timeout_s=8), settle_ms=500)
+    connect_counter(client, model)
+    try:
+        qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=20000)
+        assert "violencia_familiar" in dict(model.matters())  # the hub's catalogue
+
+        def settle(phase: Phase) -> None:
+            qtbot.waitUntil(
+                lambda: model.phase == phase and model.busy_action is None, timeout=20000
+            )
+            assert model.error == ""
+
+        model.sign_in(devtools.LOCAL_STAFF, devtools.LOCAL_PASSWORD)
+        settle(Phase.CLOSED)
+        model.open_counter(["orientacion"])
+        qtbot.waitUntil(lambda: model.waiting_total() == 1, timeout=20000)
+        settle(Phase.IDLE)
+        model.call_next()
+        settle(Phase.CALLING)
+        model.start_attention()
+        settle(Phase.SERVING)
+        model.finish()
+        settle(Phase.IDLE)
+        assert model.last_attended is not None and model.last_attended.number == number
+        model.begin_intake()
+        model.submit_intake(
+            IntakeForm(
+                doc_type="ce",
+                doc_number="ab-123456",
+                given_names="José Luis",
+                surnames="Pari Choque",
+                service_code="orientacion",
+                matter="alimentos",
+                summary="Consulta sobre pensión de alimentos.",
+            )
+        )
+        qtbot.waitUntil(lambda: not model.intake_open and model.busy_action is None, timeout=20000)
+        assert model.error == "" and number in model.notice
+    finally:
+        model.deleteLater()
+
+    agent = make_agent(central, hub_engine.db_path)
+    try:
+        agent.push_once()
+        assert (
+            central.client.post("/api/v1/cases/ingest-intakes", headers=admin_headers).json()[
+                "created"
+            ]
+            == 1
+        )
+        [summary] = central.client.get(
+            "/api/v1/cases", params={"doc_number": "AB123456"}, headers=admin_headers
+        ).json()
+        assert summary["source"] == "counter" and summary["sede_id"] == SEDE
+        assert summary["matter"] == "alimentos"
+        person = central.client.get(
+            f"/api/v1/citizens/{summary['client_citizen_id']}", headers=admin_headers
+        ).json()
+        assert (person["doc_type"], person["given_names"], person["surnames"]) == (
+            "ce",
+            "José Luis",
+            "Pari Choque",
+        )
+    finally:
+        agent.conn.close()
