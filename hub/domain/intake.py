@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the engine imports this module
     from hub.domain.engine import HubEngine
 
 MATTER_CATALOGUE_ID = "matters"
+MAX_NAMES = 200  # sync.protocol.events.IntakeRecord.citizen_names
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -74,6 +75,13 @@ def open_case_intake(
         raise _refuse(ErrorCode.MISSING_FIELD, "Ingrese los nombres de la persona.", "given_names")
     if not surnames:
         raise _refuse(ErrorCode.MISSING_FIELD, "Ingrese los apellidos de la persona.", "surnames")
+    citizen_names = intake_names(given_names, surnames)
+    if len(citizen_names) > MAX_NAMES:
+        raise _refuse(
+            ErrorCode.INVALID_PAYLOAD,
+            f"Nombres y apellidos no pueden sumar más de {MAX_NAMES} caracteres.",
+            "surnames",
+        )
     summary = params.summary.strip()
     if not summary:
         raise _refuse(
@@ -104,20 +112,25 @@ def open_case_intake(
                 ErrorCode.CONFLICT, "Ya se abrió un expediente para esta atención.", "ticket_id"
             )
         ticket_number = ticket["number"]
-    record = sync_store.write_intake(
-        tx.conn,
-        changes={
-            "citizen_doc_type": params.doc_type,
-            "citizen_doc_number": number,
-            "citizen_names": intake_names(given_names, surnames),
-            "service_code": service.code,
-            "matter": params.matter,
-            "summary": summary,
-            "status": "open",
-            "ticket_id": params.ticket_id,
-        },
-        at=tx.now_iso,
-    )
+    try:
+        record = sync_store.write_intake(
+            tx.conn,
+            changes={
+                "citizen_doc_type": params.doc_type,
+                "citizen_doc_number": number,
+                "citizen_names": citizen_names,
+                "service_code": service.code,
+                "matter": params.matter,
+                "summary": summary,
+                "status": "open",
+                "ticket_id": params.ticket_id,
+            },
+            at=tx.now_iso,
+        )
+    except ValueError:
+        # the sync record's own check (pydantic: its message would quote the names); every
+        # rule above should have caught it first
+        raise _refuse(ErrorCode.INVALID_PAYLOAD, None, "intake") from None
     # what was done, never who it was done for: no names, no document number
     public = {
         "intake_id": record["id"],

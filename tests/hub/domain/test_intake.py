@@ -173,6 +173,12 @@ def test_a_second_intake_for_the_same_attention_is_refused(hub, served, nothing_
             "summary",
             "Escriba un breve resumen de la consulta.",
         ),
+        (
+            {"given_names": "a" * 100, "surnames": "b" * 100},
+            ErrorCode.INVALID_PAYLOAD,
+            "surnames",
+            "Nombres y apellidos no pueden sumar más de 200 caracteres.",
+        ),
         ({"service_code": "notarial"}, ErrorCode.UNKNOWN_SERVICE, "service_code", None),
         (
             {"matter": "herencia_magica"},
@@ -260,3 +266,21 @@ def test_matters_come_from_the_pulled_catalogue_once_there_is_one(hub, engine, s
     refused = hub.counter("v1", "open_case_intake", **form())
     assert refused.error.code == ErrorCode.UNKNOWN_MATTER
     hub.ok(hub.counter("v1", "open_case_intake", **form(matter="tenencia")))
+
+
+def test_the_sync_records_own_check_never_quotes_the_person(
+    hub, served, nothing_written, caplog, monkeypatch
+):
+    """Should the record still fail sync's validation, the command is refused without a
+    traceback or message that would carry the names into the logs."""
+    from sync.protocol import events
+
+    def refuse(record):
+        raise ValueError(f"bad record {record}")
+
+    monkeypatch.setattr(events.IntakeRecord, "model_validate", refuse)
+    with nothing_written():
+        outcome = hub.counter("v1", "open_case_intake", **form())
+    assert outcome.error.code == ErrorCode.INVALID_PAYLOAD and outcome.error.field == "intake"
+    assert "Condori" not in caplog.text and DNI not in caplog.text
+    assert "Condori" not in outcome.error.message
