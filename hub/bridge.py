@@ -1,14 +1,23 @@
 """MQTT bridge of the sede hub: drives a QueueEngine from the broker and publishes its state.
 
-paho's network thread only enqueues; one worker thread takes every request already queued (up
-to ``GROUP_MAX``), decodes them, runs them on the engine together (``execute_many``: one
-transaction and one fsync, each command still atomic in its own savepoint), and only after that
-commit answers each on its response topic and publishes the call events, print jobs and
-retained states it changed, command by command in arrival order. Sign-in (argon2, slow on
-purpose) runs its engine call on a second thread and hands the outcome back to the worker.
-The same worker republishes every retained state after each (re)connect and runs the engine's
-housekeeping every few seconds, so all publishing is serialised and a stale republish never
-overwrites a newer state.
+paho's network thread only enqueues; one worker thread (the command lane) takes every request
+already queued (up to ``GROUP_MAX``), decodes them, runs them on the engine together
+(``execute_many``: one transaction and one fsync, each command still atomic in its own
+savepoint), and only after that commit answers each on its response topic and publishes the
+call events and print jobs it produced, command by command in arrival order. Sign-in (argon2,
+slow on purpose) runs its engine call on a second thread and hands the outcome back to the
+worker. The worker also runs the engine's housekeeping every few seconds.
+
+The retained states (config, queues, counters, display) are NOT rendered on the command lane:
+the worker only marks what a committed command changed, and the publisher thread renders and
+publishes it from its own read-only SQLite connection (``open_state_reader``; WAL lets it read
+while the worker writes). The publisher coalesces: whatever was marked while it was busy is
+rendered once, from one snapshot taken after those commits. It is the only thread that
+publishes retained state, each round reads a snapshot no older than the previous round's, and
+a mark is only made after its commit, so retained state is never published before its commit,
+never goes back to an older state, and always ends at the latest committed one (``version``
+counts marks; ``published_version`` says up to which mark everything is out). After each
+(re)connect the publisher republishes every retained state, then announces ``online``.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import queue
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +69,72 @@ class BridgeStats:
     codes: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Marks:
+    """Retained states waiting for the publisher (changed since its last round)."""
+
+    everything: bool = False  # a full republish after a (re)connect, then "online"
+    config: bool = False
+    display: bool = False
+    services: set[str] = field(default_factory=set)
+    counters: set[str] = field(default_factory=set)
+    removed_services: set[str] = field(default_factory=set)  # cleared (empty retained payload)
+    removed_counters: set[str] = field(default_factory=set)
+
+    def empty(self) -> bool:
+        return not (
+            self.everything
+            or self.config
+            or self.display
+            or self.services
+            or self.counters
+            or self.removed_services
+            or self.removed_counters
+        )
+
+    def merge(self, other: _Marks) -> None:
+        self.everything |= other.everything
+        self.config |= other.config
+        self.display |= other.display
+        self.services |= other.services
+        self.counters |= other.counters
+        self.removed_services |= other.removed_services
+        self.removed_counters |= other.removed_counters
+
+
+class _ModelStateReader:
+    """State reader for an engine without ``open_state_reader`` (test doubles): renders each
+    state through the QueueEngine model methods (each its own read)."""
+
+    def __init__(self, engine: QueueEngine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_ModelStateReader]:
+        yield self
+
+    def sede_info_json(self) -> bytes:
+        return self._engine.sede_info().model_dump_json().encode()
+
+    def service_codes(self) -> list[str]:
+        return [service.code for service in self._engine.sede_info().services]
+
+    def counter_ids(self) -> list[str]:
+        return [counter.counter_id for counter in self._engine.sede_info().counters]
+
+    def queue_state_json(self, service_code: str) -> bytes | None:
+        return self._engine.queue_state(service_code).model_dump_json().encode()
+
+    def counter_state_json(self, counter_id: str) -> bytes | None:
+        return self._engine.counter_state(counter_id).model_dump_json().encode()
+
+    def display_state_json(self) -> bytes:
+        return self._engine.display_state().model_dump_json().encode()
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class MqttSettings:
     host: str = "127.0.0.1"
@@ -95,6 +171,13 @@ class HubBridge:
         self._worker: threading.Thread | None = None
         self._slow_jobs: queue.Queue[tuple[Command, float] | None] = queue.Queue()
         self._slow_lane: threading.Thread | None = None
+        # retained state: marked by the worker after each commit, published by the publisher
+        self._marks = _Marks()
+        self._marks_cond = threading.Condition()
+        self._version = 0  # marks made so far
+        self._published_version = 0  # every mark up to this one is published
+        self._publisher_stop = False
+        self._publisher: threading.Thread | None = None
         self._client = self._make_client()
         self._last_open_now: bool | None = None
         self._devices: dict[str, str] = {}
@@ -140,6 +223,10 @@ class HubBridge:
             target=self._run_slow_lane, name="hub-slow-lane", daemon=True
         )
         self._slow_lane.start()
+        self._publisher = threading.Thread(
+            target=self._run_publisher, name="hub-publisher", daemon=True
+        )
+        self._publisher.start()
         log_event(
             log,
             logging.INFO,
@@ -175,6 +262,11 @@ class HubBridge:
         self._jobs.put(("stop", None))
         if self._worker is not None:
             self._worker.join(timeout_s)
+        with self._marks_cond:  # the publisher flushes what the last commands changed, then ends
+            self._publisher_stop = True
+            self._marks_cond.notify_all()
+        if self._publisher is not None:
+            self._publisher.join(timeout_s)
         if self._connected.is_set():
             info = self._client.publish(
                 topics.hub_availability(self.sede_id),
@@ -218,7 +310,7 @@ class HubBridge:
         log_event(
             log, logging.INFO, "connected to broker", event="mqtt_connected", sede=self.sede_id
         )
-        self._jobs.put(("republish", None))
+        self.republish_all()
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
@@ -266,9 +358,6 @@ class HubBridge:
                 if kind == "message":
                     messages, held = self._gather(payload)
                     self._handle_messages(messages)
-                elif kind == "republish":
-                    self.republish_all()
-                    self._republished.set()
                 elif kind == "housekeeping":
                     self._housekeeping()
                 elif kind == "stale":
@@ -339,12 +428,11 @@ class HubBridge:
     def _housekeeping(self) -> None:
         outcome = self.engine.housekeeping()
         self.stats.housekeeping_runs += 1
-        if self._connected.is_set():
-            self._publish_outcome(outcome)
-            info = self.engine.sede_info()
-            if info.is_open_now != self._last_open_now:
-                self._publish_model(topics.config_topic(self.sede_id), info, retain=True)
-                self._last_open_now = info.is_open_now
+        self._publish_outcome(outcome)
+        info = self.engine.sede_info()
+        if info.is_open_now != self._last_open_now:
+            self._mark(_Marks(config=True))
+            self._last_open_now = info.is_open_now
 
     def _device_availability(self, topic: str, payload: bytes) -> None:
         """Track (and log on change) which kiosks, displays and counters are online."""
@@ -556,8 +644,10 @@ class HubBridge:
         )
 
     def _publish_outcome(self, outcome: CommandOutcome) -> int:
-        """Publish what one committed change touched; returns how many messages went out.
-        Call events go first: they are what a waiting person is watching for."""
+        """After a commit: publish at once what a person is waiting for — call events first,
+        then print jobs — and mark the retained states the change touched for the publisher
+        (``_run_publisher``), so that rendering them never delays the next command. Returns
+        how many messages went out now."""
         sede = self.sede_id
         published = 0
         for call in outcome.calls:
@@ -566,44 +656,131 @@ class HubBridge:
         for device_id, job in outcome.prints:
             self._publish_model(topics.print_job(sede, device_id), job, retain=False)
             published += 1
-        if outcome.display_changed:
-            self._publish_model(
-                topics.display_state(sede), self.engine.display_state(), retain=True
-            )
-            published += 1
-        for counter_id in sorted(outcome.changed_counters):
-            state = self.engine.counter_state(counter_id)
-            self._publish_model(topics.counter_state(sede, counter_id), state, retain=True)
-            published += 1
-        for service_code in sorted(outcome.changed_services):
-            state = self.engine.queue_state(service_code)
-            self._publish_model(topics.queue_state(sede, service_code), state, retain=True)
-            published += 1
+        marks = _Marks(
+            display=outcome.display_changed,
+            services=set(outcome.changed_services),
+            counters=set(outcome.changed_counters),
+        )
+        if not marks.empty():
+            self._mark(marks)
         return published
 
+    # ------------------------------------------------------------------ retained state
+
+    def _mark(self, marks: _Marks) -> int:
+        """Queue retained states for the publisher; returns the version of this mark. Called
+        only after the commit that changed them."""
+        with self._marks_cond:
+            self._marks.merge(marks)
+            self._version += 1
+            self._marks_cond.notify_all()
+            return self._version
+
+    @property
+    def version(self) -> int:
+        """How many times retained state was marked as changed."""
+        return self._version
+
+    @property
+    def published_version(self) -> int:
+        """Every retained state marked up to this version has been published."""
+        return self._published_version
+
+    def wait_published(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every retained state marked so far is published (tests, bench)."""
+        deadline = time.monotonic() + timeout_s
+        with self._marks_cond:
+            target = self._version
+            while self._published_version < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._marks_cond.wait(remaining)
+            return True
+
     def republish_all(self) -> int:
-        """Publish every retained message the hub owns: config, each queue, each counter, the
-        display and the hub's availability. Runs after every (re)connect."""
+        """Have the publisher publish every retained message the hub owns — config, each
+        queue, each counter, the display — and then the hub's availability ("online"). Runs
+        after every (re)connect. Returns the mark's version."""
+        return self._mark(_Marks(everything=True))
+
+    def _open_reader(self) -> Any:
+        opener = getattr(self.engine, "open_state_reader", None)
+        return opener() if opener is not None else _ModelStateReader(self.engine)
+
+    def _run_publisher(self) -> None:
+        reader = self._open_reader()
+        try:
+            while True:
+                with self._marks_cond:
+                    while self._marks.empty() and not self._publisher_stop:
+                        self._marks_cond.wait()
+                    if self._marks.empty():  # stopping, and everything is out
+                        return
+                    marks, self._marks = self._marks, _Marks()
+                    version = self._version
+                try:
+                    self._publish_marked(reader, marks)
+                except Exception as exc:  # keep the marks: the next round retries them
+                    self.stats.internal_errors += 1
+                    log.exception(
+                        "publishing retained state failed",
+                        extra={
+                            "alegra_fields": {
+                                "event": "publisher_error",
+                                "error": type(exc).__name__,
+                            }
+                        },
+                    )
+                    with self._marks_cond:
+                        if self._publisher_stop:
+                            return
+                        self._marks.merge(marks)
+                        self._marks_cond.wait(0.5)
+                    continue
+                with self._marks_cond:
+                    self._published_version = max(self._published_version, version)
+                    self._marks_cond.notify_all()
+        finally:
+            reader.close()
+
+    def _publish_marked(self, reader: Any, marks: _Marks) -> None:
+        """One round: render every marked state from ONE read snapshot (all commits marked so
+        far are in it), then publish them: config, cleared topics, display, counters, queues."""
         sede = self.sede_id
-        info = self.engine.sede_info()
-        self._publish_model(topics.config_topic(sede), info, retain=True)
-        self._last_open_now = info.is_open_now
-        count = 1
-        for service in info.services:
-            state = self.engine.queue_state(service.code)
-            self._publish_model(topics.queue_state(sede, service.code), state, retain=True)
-            count += 1
-        for counter in info.counters:
-            state = self.engine.counter_state(counter.counter_id)
-            self._publish_model(topics.counter_state(sede, counter.counter_id), state, retain=True)
-            count += 1
-        self._publish_model(topics.display_state(sede), self.engine.display_state(), retain=True)
-        self._client.publish(
-            topics.hub_availability(sede), self._availability("online"), qos=QOS, retain=True
-        )
-        count += 2
-        self.stats.republishes += 1
-        log_event(
-            log, logging.INFO, "retained state republished", event="republish", published=count
-        )
-        return count
+        out: list[tuple[str, bytes]] = []
+        with reader.snapshot() as snap:
+            if marks.everything or marks.config:
+                out.append((topics.config_topic(sede), snap.sede_info_json()))
+            for counter_id in sorted(marks.removed_counters):
+                out.append((topics.counter_state(sede, counter_id), b""))
+            for service_code in sorted(marks.removed_services):
+                out.append((topics.queue_state(sede, service_code), b""))
+            counters, services = marks.counters, marks.services
+            if marks.everything:
+                counters, services = set(snap.counter_ids()), set(snap.service_codes())
+            if marks.everything or marks.display:
+                out.append((topics.display_state(sede), snap.display_state_json()))
+            for counter_id in sorted(counters - marks.removed_counters):
+                payload = snap.counter_state_json(counter_id)
+                if payload is not None:  # None: the sede has no such counter (any more)
+                    out.append((topics.counter_state(sede, counter_id), payload))
+            for service_code in sorted(services - marks.removed_services):
+                payload = snap.queue_state_json(service_code)
+                if payload is not None:
+                    out.append((topics.queue_state(sede, service_code), payload))
+        for topic, payload in out:
+            self._client.publish(topic, payload, qos=QOS, retain=True)
+        if marks.everything:
+            self._client.publish(
+                topics.hub_availability(sede), self._availability("online"), qos=QOS, retain=True
+            )
+            self.stats.republishes += 1
+            self._republished.set()
+            log_event(
+                log,
+                logging.INFO,
+                "retained state republished",
+                event="republish",
+                published=len(out) + 1,
+            )

@@ -22,11 +22,11 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import uuid6
@@ -73,6 +73,9 @@ from hub.domain.errors import DomainError
 from hub.domain.store import iso
 from hub.ports import Actor, CommandOutcome
 
+if TYPE_CHECKING:
+    from hub.domain.projections import StateReader
+
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = Actor(role=Role.ADMIN, device_id="hub")
@@ -87,6 +90,29 @@ LINE_ORDER = (
     "CASE WHEN preference_category != 'none' THEN 0 "
     "WHEN appointment_due_at IS NOT NULL AND appointment_due_at <= ? THEN 1 ELSE 2 END, "
     "arrived_at, id"
+)
+_LINE_ORDER_NAMED = LINE_ORDER.replace("?", ":due")
+# The head of a service's line as TicketView JSON objects (see TicketView and _view), rendered
+# by SQLite in one statement; people_ahead is the place in LINE_ORDER and the estimate is
+# _estimate's twin. Times are stored as fixed-width ISO text with "+00:00"; "Z" as pydantic.
+QUEUE_TICKETS_JSON = (
+    "SELECT json_object('ticket_id', id, 'number', number, 'service_code', service_code, "  # noqa: S608
+    "'status', status, 'preference_category', preference_category, 'origin', origin, "
+    "'issued_at', replace(issued_at, '+00:00', 'Z'), "
+    "'arrived_at', replace(arrived_at, '+00:00', 'Z'), "
+    "'called_at', replace(called_at, '+00:00', 'Z'), "
+    "'started_at', replace(started_at, '+00:00', 'Z'), "
+    "'counter_id', coalesce(counter_id, target_counter_id), 'recalls', recalls, "
+    "'people_ahead', head.ahead, "
+    "'estimated_wait_s', "
+    "CASE WHEN :open > 0 THEN CAST(head.ahead * :per / :open + 0.5 AS INTEGER) END, "
+    "'needs_reprint', json(CASE WHEN needs_reprint THEN 'true' ELSE 'false' END)) "
+    # the head's ids from the covering line index alone, numbered, then only those rows read
+    "FROM (SELECT id AS head_id, row_number() OVER (ORDER BY " + _LINE_ORDER_NAMED + ") - 1 "
+    "AS ahead FROM (SELECT id, preference_category, appointment_due_at, arrived_at "
+    "FROM tickets WHERE status = 'waiting' AND service_code = :code "
+    "ORDER BY " + _LINE_ORDER_NAMED + " LIMIT :limit)) AS head "
+    "JOIN tickets ON tickets.id = head.head_id ORDER BY head.ahead"
 )
 DNI_RE_FIELDS = {"dni"}
 #: Most commands one group commit takes from the queue of concurrent ``execute`` callers.
@@ -532,12 +558,16 @@ class HubEngine:
             raise _error(ErrorCode.BAD_CREDENTIALS) from None
         return user
 
-    def _synced_staff(self, username: str) -> StaffUserConfig | None | bool:
+    def _synced_staff(
+        self, username: str, conn: sqlite3.Connection | None = None
+    ) -> StaffUserConfig | None | bool:
         """Central's word on a user, pulled by the sync agent into ``synced_records``
-        (sync/hub_store.py): the user, False when revoked, None when central sent nothing."""
-        with self._lock:
+        (sync/hub_store.py): the user, False when revoked, None when central sent nothing.
+        ``conn``: read there (a state snapshot) instead of on the writer connection."""
+        reader = self._conn if conn is None else conn
+        with self._lock if conn is None else nullcontext():
             try:
-                row = self._conn.execute(
+                row = reader.execute(
                     "SELECT deleted, body FROM synced_records "
                     "WHERE record_type = 'staff_user' AND record_id = ?",
                     (username,),
@@ -1651,43 +1681,60 @@ class HubEngine:
         with self._lock:
             return intake.matter_catalogue(self._conn)
 
+    def open_state_reader(self) -> StateReader:
+        """A read-only connection of its own for rendering the published states off the
+        writer's lock (hub.domain.projections); the caller closes it before the engine."""
+        from hub.domain.projections import StateReader
+
+        return StateReader(self)
+
     def queue_state(self, service_code: str) -> QueueState:
+        with self._snapshot() as conn:
+            payload = self.queue_state_json(conn, service_code)
+        return QueueState.model_validate_json(payload)
+
+    def queue_state_json(self, conn: sqlite3.Connection, service_code: str) -> bytes:
+        """The service's ``QueueState`` as published, read on ``conn`` (inside a read
+        transaction: the engine's own under ``queue_state``, or a ``StateReader``'s). The
+        waiting tickets are rendered to JSON by SQLite itself (``QUEUE_TICKETS_JSON``): the
+        bridge publishes this off its command lane, and little Python work there means little
+        contention with the commands; ``queue_state`` parses it, so the model checks it."""
         service = self._services.get(service_code)
         if service is None:
             raise DomainError(ErrorCode.UNKNOWN_SERVICE, field="service_code")
-        with self._snapshot() as conn:
-            now = self._now()
-            due = ordering.due_limit(now, self._policy.appointment_window_min)
-            head = conn.execute(
-                "SELECT * FROM tickets WHERE status = 'waiting' AND service_code = ? "  # noqa: S608
-                f"ORDER BY {LINE_ORDER} LIMIT ?",
-                (service_code, due, QUEUE_STATE_MAX_TICKETS),
-            ).fetchall()
-            oldest = conn.execute(
-                "SELECT MIN(arrived_at) FROM tickets WHERE status = 'waiting' AND service_code = ?",
-                (service_code,),
-            ).fetchone()[0]
-            per_person, open_counters, (waiting, in_line, preferential) = self._service_pace(
-                conn, service_code
-            )
-            today = self._business_date(now)
-            day_start = self._day_start(today)
-            lookback = (date.fromisoformat(today) - timedelta(days=STATS_LOOKBACK_DAYS)).isoformat()
-            stats = conn.execute(
-                "SELECT "
-                "AVG(CASE WHEN first_called_at >= ? THEN "
-                "(julianday(first_called_at) - julianday(arrived_at)) * 86400 END), "
-                "AVG(CASE WHEN finished_at >= ? AND started_at IS NOT NULL AND status = 'done' "
-                "THEN (julianday(finished_at) - julianday(started_at)) * 86400 END), "
-                "SUM(CASE WHEN finished_at >= ? AND status = 'done' THEN 1 ELSE 0 END) "
-                "FROM tickets WHERE business_date >= ? AND service_code = ?",
-                (day_start, day_start, day_start, lookback, service_code),
-            ).fetchone()
-        tickets = [
-            self._view(t, people_ahead=i, estimated=_estimate(i, per_person, open_counters))
-            for i, t in enumerate(head)
-        ]
-        return QueueState(
+        now = self._now()
+        due = ordering.due_limit(now, self._policy.appointment_window_min)
+        oldest = conn.execute(
+            "SELECT MIN(arrived_at) FROM tickets WHERE status = 'waiting' AND service_code = ?",
+            (service_code,),
+        ).fetchone()[0]
+        per_person, open_counters, (waiting, in_line, preferential) = self._service_pace(
+            conn, service_code
+        )
+        head = conn.execute(
+            QUEUE_TICKETS_JSON,
+            {
+                "code": service_code,
+                "due": due,
+                "limit": QUEUE_STATE_MAX_TICKETS,
+                "per": per_person,
+                "open": open_counters,
+            },
+        ).fetchall()
+        today = self._business_date(now)
+        day_start = self._day_start(today)
+        lookback = (date.fromisoformat(today) - timedelta(days=STATS_LOOKBACK_DAYS)).isoformat()
+        stats = conn.execute(
+            "SELECT "
+            "AVG(CASE WHEN first_called_at >= ? THEN "
+            "(julianday(first_called_at) - julianday(arrived_at)) * 86400 END), "
+            "AVG(CASE WHEN finished_at >= ? AND started_at IS NOT NULL AND status = 'done' "
+            "THEN (julianday(finished_at) - julianday(started_at)) * 86400 END), "
+            "SUM(CASE WHEN finished_at >= ? AND status = 'done' THEN 1 ELSE 0 END) "
+            "FROM tickets WHERE business_date >= ? AND service_code = ?",
+            (day_start, day_start, day_start, lookback, service_code),
+        ).fetchone()
+        state = QueueState(
             service_code=service.code,
             service_name=service.name,
             waiting=waiting,
@@ -1700,8 +1747,14 @@ class HubEngine:
             served_today=int(stats[2] or 0),
             open_counters=open_counters,
             estimated_wait_s=_estimate(in_line, per_person, open_counters),
-            tickets=tickets,
+            tickets=[],
         )
+        text = state.model_dump_json()
+        empty = '"tickets":[]}'
+        if not text.endswith(empty):  # tickets must stay QueueState's last field
+            raise RuntimeError("QueueState JSON does not end with its tickets")
+        tickets = ",".join(row[0] for row in head)
+        return f'{text[: -len(empty)]}"tickets":[{tickets}]}}'.encode()
 
     def _service_pace(
         self, conn: sqlite3.Connection, service_code: str
@@ -1730,6 +1783,12 @@ class HubEngine:
         with self._snapshot() as conn:
             return self._counter_state(conn, counter_id)
 
+    def counter_state_on(self, conn: sqlite3.Connection, counter_id: str) -> CounterState:
+        """``CounterState`` read on ``conn`` (inside a read transaction)."""
+        if counter_id not in self._counters:
+            raise DomainError(ErrorCode.UNKNOWN_COUNTER, field="counter_id")
+        return self._counter_state(conn, counter_id)
+
     def _counter_state(self, conn: sqlite3.Connection, counter_id: str) -> CounterState:
         config = self._counters[counter_id]
         row = self._counter_row(conn, counter_id)
@@ -1740,7 +1799,7 @@ class HubEngine:
         ).fetchall()
         staff = None
         if row["username"]:
-            synced = self._staff.get(row["username"]) or self._synced_staff(row["username"])
+            synced = self._staff.get(row["username"]) or self._synced_staff(row["username"], conn)
             staff = synced if isinstance(synced, StaffUserConfig) else None
         status = CounterStatus(row["status"])
         return CounterState(
@@ -1760,19 +1819,23 @@ class HubEngine:
 
     def display_state(self) -> DisplayState:
         with self._snapshot() as conn:
-            in_hand = conn.execute(
-                "SELECT * FROM tickets WHERE status IN ('called', 'serving') "
-                "AND counter_id IS NOT NULL ORDER BY called_at DESC"
-            ).fetchall()
-            recent = conn.execute(
-                "SELECT t.number, e.service_code, e.counter_id, e.at, "
-                "json_extract(e.details, '$.recalls') AS recalls, e.event_type "
-                "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
-                "WHERE e.event_type IN ('called', 'recalled') ORDER BY e.at DESC, e.id DESC "
-                "LIMIT ?",
-                (RECENT_CALLS,),
-            ).fetchall()
-            waiting = {code: self._line_counts(conn, code)[0] for code in self._services}
+            return self.display_state_on(conn)
+
+    def display_state_on(self, conn: sqlite3.Connection) -> DisplayState:
+        """``DisplayState`` read on ``conn`` (inside a read transaction)."""
+        in_hand = conn.execute(
+            "SELECT * FROM tickets WHERE status IN ('called', 'serving') "
+            "AND counter_id IS NOT NULL ORDER BY called_at DESC"
+        ).fetchall()
+        recent = conn.execute(
+            "SELECT t.number, e.service_code, e.counter_id, e.at, "
+            "json_extract(e.details, '$.recalls') AS recalls, e.event_type "
+            "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+            "WHERE e.event_type IN ('called', 'recalled') ORDER BY e.at DESC, e.id DESC "
+            "LIMIT ?",
+            (RECENT_CALLS,),
+        ).fetchall()
+        waiting = {code: self._line_counts(conn, code)[0] for code in self._services}
         current: list[CallView] = []
         seen: set[str] = set()
         for t in in_hand:
@@ -1910,7 +1973,8 @@ def _estimate(people_ahead: int, per_person_s: float, open_counters: int) -> int
     counter attending the service is open (no honest estimate exists)."""
     if open_counters <= 0:
         return None
-    return round(people_ahead * per_person_s / open_counters)
+    # half up (not Python's half-even round): QUEUE_TICKETS_JSON computes the same in SQL
+    return int(people_ahead * per_person_s / open_counters + 0.5)
 
 
 def _round(value: float | None) -> int | None:
