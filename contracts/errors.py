@@ -58,6 +58,8 @@ class ErrorCode(StrEnum):
     # hub: case intakes at the counter
     UNKNOWN_MATTER = "unknown_matter"
     MISSING_FIELD = "missing_field"
+    # hub: one person, one counter at a time
+    SIGNED_IN_ELSEWHERE = "signed_in_elsewhere"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -107,6 +109,7 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.FILE_TYPE_NOT_ALLOWED: "Tipo de archivo no permitido.",
     ErrorCode.UNKNOWN_MATTER: "La materia indicada no está en el catálogo.",
     ErrorCode.MISSING_FIELD: "Falta completar un dato obligatorio.",
+    ErrorCode.SIGNED_IN_ELSEWHERE: "Su usuario tiene un turno en atención en otra ventanilla.",
 }
 
 

@@ -756,13 +756,9 @@ class HubEngine:
             ticket, people_ahead=ahead, estimated=_estimate(ahead, per_person, open_counters)
         )
         issued = IssuedTicket(ticket=view, sede_name=self.config.name, service_name=service.name)
+        # The kiosk prints from this answer (it carries everything a PrintJob would): no
+        # PrintJob for a fresh ticket. PrintJobs are for reprints ordered from a counter.
         tx.outcome.result = issued.model_dump(mode="json")
-        tx.outcome.prints.append(
-            (
-                tx.actor.device_id,
-                PrintJob(ticket=view, sede_name=self.config.name, service_name=service.name),
-            )
-        )
 
     def _count_ahead(self, tx: _Tx, service_code: str, ticket_id: str, due: str, klass: int) -> int:
         return tx.conn.execute(
@@ -800,6 +796,7 @@ class HubEngine:
         if counter["username"] == staff.username:
             tx.outcome.result = self._counter_result(tx, counter["counter_id"])
             return  # already signed in here: nothing changes
+        self._leave_other_counters(tx, staff.username, counter["counter_id"])
         if counter["username"] is not None:
             self._require_free_hands(tx, counter)
             self._end_session(tx, counter, "replaced")
@@ -827,6 +824,30 @@ class HubEngine:
             {"username": staff.username, "session_id": session["id"]},
         )
         tx.outcome.result = self._counter_result(tx, counter["counter_id"])
+
+    def _leave_other_counters(self, tx: _Tx, username: str, here: str) -> None:
+        """One person, one counter: signing in here signs the user out of any other counter
+        (closed, parked tickets back to their line, session ended "moved"), unless that
+        counter holds a ticket in hand — then the sign-in is refused, so that nobody being
+        attended there is silently dropped (docs/queue.md)."""
+        others = tx.conn.execute(
+            "SELECT * FROM counters WHERE username = ? AND counter_id != ? ORDER BY counter_id",
+            (username, here),
+        ).fetchall()
+        for other in others:
+            if self._in_hand(tx.conn, other["counter_id"]) is not None:
+                config = self._counters.get(other["counter_id"])
+                raise _error(
+                    ErrorCode.SIGNED_IN_ELSEWHERE,
+                    f"Su usuario tiene un turno en atención en "
+                    f"{config.name if config else other['counter_id']}: finalícelo, derívelo o "
+                    "póngalo en espera allí antes de cambiar de ventanilla.",
+                )
+            if other["status"] != "closed":
+                other = self._close(tx, other)
+            self._end_session(tx, other, "moved")
+            other = self._counter_row(tx.conn, other["counter_id"])
+            self._update_counter(tx, other, "signed_out", {"username": None, "session_id": None})
 
     def _sign_out(self, tx: _Tx, counter: sqlite3.Row, params: Empty) -> None:
         self._require_free_hands(tx, counter)

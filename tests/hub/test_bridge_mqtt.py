@@ -353,7 +353,7 @@ def test_logs_carry_ids_and_codes_but_never_the_dni(hub, caplog):
     assert "40718263" not in caplog.text
 
 
-def test_print_job_goes_to_the_issuing_kiosk_only(hub, sede_id, mqtt_broker):
+def test_print_jobs_are_only_reprints_and_go_to_the_issuing_kiosk_only(hub, sede_id, mqtt_broker):
     own = topics.print_job(sede_id, "k1")
     other = topics.print_job(sede_id, "k2")
     watch = StateWatcher(
@@ -362,12 +362,18 @@ def test_print_job_goes_to_the_issuing_kiosk_only(hub, sede_id, mqtt_broker):
     try:
         kiosk = hub.device("kiosk", "k1")
         issued = _ok(kiosk.request("issue_ticket", {"service_code": "victimas"}))["ticket"]
+        # the kiosk prints the fresh ticket from its answer: no print job for it
+        printed = kiosk.request("report_print", {"ticket_id": issued["ticket_id"], "ok": False})
+        assert printed.status == "ok", printed.error
+        assert hub.bridge.wait_published(10)
+        assert own not in watch.retained
+        v1 = hub.device("counter", "v1")
+        _ok(v1.request("sign_in", ANA))
+        _ok(v1.request("reprint_ticket", {"ticket_id": issued["ticket_id"]}))
         assert watch.wait_for(lambda w: own in w.retained)
         job = watch.retained[own]
         assert job["ticket"]["number"] == issued["number"] == "V001"
-        assert job["reprint"] is False and job["service_name"] == "Defensa de víctimas"
+        assert job["reprint"] is True and job["service_name"] == "Defensa de víctimas"
         assert other not in watch.retained
-        printed = kiosk.request("report_print", {"ticket_id": issued["ticket_id"], "ok": True})
-        assert printed.status == "ok", printed.error
     finally:
         watch.close()

@@ -22,6 +22,8 @@ from hub.ports import Actor, CommandOutcome
 # cheap argon2 parameters: the tests verify passwords many times
 HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORDS = {"ana": "clave-ana", "luis": "clave-luis", "rosa": "clave-rosa"}
+# one more person per counter for tests with many counters (a user signs in at one at a time)
+PASSWORDS.update({f"staff{n}": f"clave-staff{n}" for n in range(1, 9)})
 _HASHES = {user: HASHER.hash(password) for user, password in PASSWORDS.items()}
 
 # Monday 2026-11-23 10:00 in Lima (UTC-5)
@@ -84,6 +86,14 @@ def sede_dict(**queue: Any) -> dict[str, Any]:
                 "password_hash": _HASHES["rosa"],
                 "counters": ["v3"],
             },
+            *(
+                {
+                    "username": f"staff{n}",
+                    "display_name": f"Staff {n}",
+                    "password_hash": _HASHES[f"staff{n}"],
+                }
+                for n in range(1, 9)
+            ),
         ],
     }
 

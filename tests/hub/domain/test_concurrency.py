@@ -62,7 +62,7 @@ def test_threads_calling_next_at_once_never_get_the_same_ticket(
     hub = make_driver(engine)
     issued = {hub.issue()["ticket_id"] for _ in range(120)}
     for i in range(1, 7):
-        hub.open(f"c{i}")
+        hub.open(f"c{i}", user=f"staff{i}")
     called: list[str] = []
     barrier = threading.Barrier(6)
 
@@ -186,7 +186,7 @@ def test_two_processes_calling_next_never_get_the_same_ticket(
     hub = make_driver(engine)
     issued = {hub.issue()["ticket_id"] for _ in range(200)}
     for i in range(1, 5):
-        hub.open(f"c{i}")
+        hub.open(f"c{i}", user=f"staff{i}")
     engine.close()
     first, second = _run_children(
         tmp_path, config, db_path, clock.now, "call", [["c1", "c2"], ["c3", "c4"]]

@@ -392,3 +392,43 @@ def hub_actor(counter_id):
     from hub.ports import Actor
 
     return Actor(role=Role.COUNTER, device_id=counter_id)
+
+
+def test_signing_in_at_another_counter_signs_the_user_out_of_the_first(hub, engine, db_rows):
+    hub.open("v1")
+    first = hub.issue()
+    hub.issue()
+    assert hub.call_next("v1")["ticket_id"] == first["ticket_id"]
+    hub.ok(hub.counter("v1", "park_ticket"))  # parked at v1, hands free
+    hub.ok(hub.counter("v1", "pause_counter", reason="Cambio de ventanilla"))
+    moved = hub.counter("v2", "sign_in", username="ana", password="clave-ana")
+    assert moved.ok, moved.error
+    assert {"v1", "v2"} <= moved.changed_counters and moved.display_changed
+    assert "orientacion" in moved.changed_services  # v1 no longer counts as open there
+    left = engine.counter_state("v1")
+    assert left.status == "closed" and left.user_display_name is None and left.parked == []
+    assert engine.counter_state("v2").user_display_name == "Ana Quispe"
+    # the parked person went back to the line with the original arrival: first again
+    assert engine.queue_state("orientacion").tickets[0].ticket_id == first["ticket_id"]
+    sessions = {r["counter_id"]: r for r in db_rows("SELECT * FROM counter_sessions")}
+    assert sessions["v1"]["end_reason"] == "moved" and sessions["v1"]["signed_out_at"]
+    assert sessions["v2"]["username"] == "ana" and sessions["v2"]["signed_out_at"] is None
+    [pause] = db_rows("SELECT * FROM counter_pauses")
+    assert pause["ended_at"] is not None
+    signed_in = db_rows("SELECT counter_id FROM counters WHERE username = 'ana'")
+    assert [r["counter_id"] for r in signed_in] == ["v2"]
+
+
+def test_signing_in_elsewhere_is_refused_while_a_ticket_is_in_hand(hub, engine, unchanged):
+    hub.open("v1")
+    hub.issue()
+    hub.call_next("v1")
+    with unchanged():
+        refused = hub.counter("v2", "sign_in", username="ana", password="clave-ana")
+    assert refused.error.code == ErrorCode.SIGNED_IN_ELSEWHERE
+    assert "Ventanilla 1" in refused.error.message and "turno en atención" in refused.error.message
+    assert engine.counter_state("v1").user_display_name == "Ana Quispe"
+    assert engine.counter_state("v2").user_display_name is None
+    hub.ok(hub.counter("v1", "finish_attention", outcome="no_se_presento"))
+    assert hub.counter("v2", "sign_in", username="ana", password="clave-ana").ok
+    assert engine.counter_state("v1").user_display_name is None

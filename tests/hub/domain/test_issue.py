@@ -20,15 +20,15 @@ def test_walk_in_ticket_is_numbered_per_service_from_config_letters(hub, db_rows
     assert seq[0] == 2
 
 
-def test_issue_outcome_carries_print_job_for_the_kiosk_and_changed_sets(hub):
+def test_issue_answer_is_what_the_kiosk_prints_and_no_print_job_is_sent(hub):
     outcome = hub.kiosk("issue_ticket", device_id="kiosk-7", service_code="penal")
     assert outcome.ok and not outcome.replayed
     assert outcome.changed_services == {"penal"}
     assert outcome.display_changed
-    [(device, job)] = outcome.prints
-    assert device == "kiosk-7"
-    assert job.ticket.number == "P001" and not job.reprint
-    assert job.service_name == "Defensa penal"
+    # the kiosk prints from the answer; a PrintJob too would only be ignored (reprints only)
+    assert outcome.prints == []
+    assert outcome.result["ticket"]["number"] == "P001"
+    assert outcome.result["service_name"] == "Defensa penal"
     assert outcome.result["sede_name"] == "Centro ALEGRA de Prueba"
 
 

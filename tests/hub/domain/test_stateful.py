@@ -53,7 +53,11 @@ def _config(password_hash: str) -> SedeConfig:
                 "max_recalls": MAX_RECALLS,
                 "aging_after_s": 100_000,
             },
-            "staff": [{"username": "ana", "display_name": "Ana", "password_hash": password_hash}],
+            # one person per counter: a user signs in at one counter at a time
+            "staff": [
+                {"username": f"staff-{c}", "display_name": c, "password_hash": password_hash}
+                for c in ("v1", "v2", "v3")
+            ],
         }
     )
 
@@ -133,7 +137,10 @@ class QueueMachine(RuleBasedStateMachine):
     @initialize()
     def sign_in_everyone(self) -> None:
         for counter in COUNTERS:
-            assert self.send(Role.COUNTER, counter, "sign_in", username="ana", password="c").ok
+            signed = self.send(
+                Role.COUNTER, counter, "sign_in", username=f"staff-{counter}", password="c"
+            )
+            assert signed.ok, signed.error
             assert self.send(Role.COUNTER, counter, "open_counter").ok
             self.open[counter] = True
 
