@@ -154,7 +154,8 @@ def test_counter_intake_taken_offline_reaches_central_as_a_case_file(
         agent.push_once()
         report = central.client.post("/api/v1/cases/ingest-intakes", headers=admin_headers)
         assert report.status_code == 200, report.text
-        assert report.json()["created"] == 1
+        # 1, or 0 when central's own minute job got there first: either way one file (below)
+        assert report.json()["created"] in (0, 1)
         found = central.client.get(
             "/api/v1/cases", params={"doc_number": DNI}, headers=admin_headers
         )
@@ -262,12 +263,8 @@ def test_the_counter_app_opens_the_intake_and_central_files_it(
     agent = make_agent(central, hub_engine.db_path)
     try:
         agent.push_once()
-        assert (
-            central.client.post("/api/v1/cases/ingest-intakes", headers=admin_headers).json()[
-                "created"
-            ]
-            == 1
-        )
+        ingest = central.client.post("/api/v1/cases/ingest-intakes", headers=admin_headers)
+        assert ingest.status_code == 200, ingest.text  # (or the minute job did it already)
         [summary] = central.client.get(
             "/api/v1/cases", params={"doc_number": "AB123456"}, headers=admin_headers
         ).json()
