@@ -197,6 +197,8 @@ class CounterViewModel(QObject):
         self.counter = state
         # the hub's retained state is the truth: signed in here, elsewhere, or replaced
         self.user_display_name = state.user_display_name
+        if state.user_display_name is None:  # signed out (here or by the hub): nothing pending
+            self._forget_attended()
         if self._settle_timer.isActive():
             self._settle_timer.stop()
             self.busy_action = None

@@ -228,3 +228,14 @@ def test_intake_screens_fit_a_1366x768_counter_screen_even_with_every_error(qtbo
         image = QImage(str(path))
         assert (image.width(), image.height()) == (1366, 768), path.name
         assert distinct_colours(image) > 4
+
+
+def test_signed_out_by_the_hub_drops_the_open_form(window, model, sender):
+    finish_attended(model, sender)
+    window.trigger("intake")
+    window.intake_page.given_names.insert("Rosa")
+    signed_out = counter_state("closed").model_copy(update={"user_display_name": None})
+    model.apply_counter_state(signed_out)
+    assert window.pages.currentWidget() is window.sign_in_page
+    assert not model.intake_open and model.last_attended is None
+    assert window.intake_page.given_names.text() == ""
