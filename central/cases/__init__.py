@@ -27,8 +27,10 @@ def install(app: FastAPI, *, web: bool = True) -> None:
     app.include_router(api)
     if web:
         from central.cases import web as case_web
+        from central.citizens import web as citizen_web
 
         app.include_router(case_web.router)
+        app.include_router(citizen_web.router)
     if cases_settings.run_jobs:
         _run_jobs_with(app, cases_settings)
 

@@ -1,7 +1,9 @@
 """Web pages of case files (Spanish, server-rendered, extending central/web's base layout):
 the list with filters and pagination, opening a file, the detail page with its timeline, and
-the forms to add an action (with an optional deadline), upload a document and change state.
-Every write calls the same service functions as the API."""
+the forms to add an action (with an optional deadline), upload a document, change state, add or
+withdraw parties (the conflict-of-interest warning names the other files), refer the file
+(internal with acceptance by the receiving sede, external with a letter). Every write calls the
+same service functions as the API."""
 
 from __future__ import annotations
 
@@ -18,9 +20,18 @@ from central.auth.policy import area_for
 from central.auth.web import WebContext, verify_csrf
 from central.cases import catalogues as cat
 from central.cases import service
-from central.cases.letters import TEMPLATES
-from central.cases.schemas import ActionCreate, CaseCreate, TransitionRequest
-from central.cases.views import document_storage, may_see_restricted, store_upload
+from central.cases.letters import TEMPLATES, PdfUnavailable, html_to_pdf
+from central.cases.schemas import (
+    ActionCreate,
+    CaseCreate,
+    PartyCreate,
+    PartyRemoval,
+    ReferralCreate,
+    ReferralDecision,
+    TransitionRequest,
+)
+from central.cases.views import document_storage, letter_html, may_see_restricted, store_upload
+from central.citizens import service as citizens
 from central.citizens.identifiers import DOC_TYPES, mask_document
 from central.citizens.models import Citizen
 from central.citizens.schemas import LANGUAGE_LABELS_ES
@@ -39,9 +50,31 @@ NOTICES = {
     "actuacion": "Actuación registrada.",
     "documento": "Documento adjuntado.",
     "estado": "Estado actualizado.",
+    "parte": "Parte incorporada.",
+    "parte-retirada": "Parte retirada del expediente.",
+    "derivado": "Derivación registrada.",
+    "aceptada": "Derivación aceptada: el expediente pasó a su sede.",
+    "rechazada": "Derivación rechazada: el expediente volvió a la sede de origen.",
 }
+REFERRAL_STATUS = {
+    "pending": "Pendiente de aceptación",
+    "accepted": "Aceptada",
+    "rejected": "Rechazada",
+    "sent": "Enviada",
+}
+# API field names -> the prefixed names of the detail page's forms (several forms share a page)
+PARTY_FIELDS = {"role": "party_role", "name": "party_name", "doc_type": "party_doc_type"}
+PARTY_FIELDS["doc_number"] = "party_doc_number"
+REFERRAL_FIELDS = {"kind": "ref_kind", "reason": "ref_reason"}
+IN_FORM_MESSAGES = frozenset({"party", "party_remove", "referral"})
 _ENV = ENV.overlay(loader=ChoiceLoader([FileSystemLoader(TEMPLATES), ENV.loader]))  # type: ignore[list-item]
-_ENV.globals.update(cat=cat, doc_types=DOC_TYPES, languages=LANGUAGE_LABELS_ES, mask=mask_document)
+_ENV.globals.update(
+    cat=cat,
+    doc_types=DOC_TYPES,
+    languages=LANGUAGE_LABELS_ES,
+    mask=mask_document,
+    referral_status=REFERRAL_STATUS,
+)
 
 
 def render(
@@ -130,6 +163,11 @@ def case_list(
             },
             "query": urlencode(query),
             "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
+            "incoming": len(
+                service.incoming_referrals(session=session, area=area_for(web.actor, "cases.write"))
+            )
+            if web.can("cases.write")
+            else 0,
         },
     )
 
@@ -278,6 +316,7 @@ def _detail(
     form_name: str | None = None,
     values: dict | None = None,
     status: int = 200,
+    conflict: str | None = None,
 ) -> HTMLResponse:
     case = service.get_case(session=session, case_id=case_id, area=web.area)
     client = session.get(Citizen, case.client_citizen_id)
@@ -286,6 +325,8 @@ def _detail(
     if show_restricted and service.restricted_count(session=session, case_id=case.id):
         service._audit(session, web.actor, "case.restricted_read", case, after={"via": "web"})
         session.commit()
+    sede_names = {s.id: s.name for s in org.list_sedes(session=session)}
+    referrals = service.list_referrals(session=session, case_id=case.id)
     return render(
         request,
         "cases/detail.html",
@@ -304,7 +345,7 @@ def _detail(
             "documents": service.list_documents(
                 session=session, case_id=case.id, restricted=restricted_filter
             ),
-            "referrals": service.list_referrals(session=session, case_id=case.id),
+            "referrals": referrals,
             "timeline": list(
                 reversed(
                     service.timeline(
@@ -324,9 +365,34 @@ def _detail(
             ],
             "form_name": form_name,
             "errors": (errors.fields if errors else {}),
-            "message": errors.message if errors else None,
-            "values": values or {"action_date": lima_today().isoformat(), "action_type": "escrito"},
+            # the forms added for parties and referrals show their message inside the form
+            "message": None
+            if conflict or form_name in IN_FORM_MESSAGES
+            else (errors.message if errors else None),
+            "form_message": errors.message if errors else None,
+            "conflict": conflict,
+            "values": {
+                "action_date": lima_today().isoformat(),
+                "action_type": "escrito",
+                "party_role": "counterpart",
+                "party_doc_type": "dni",
+                "ref_kind": "internal",
+                **(values or {}),
+            },
             "today": lima_today().isoformat(),
+            "sede_names": sede_names,
+            "all_sedes": list(sede_names.items()),
+            "may_decide": {
+                r.id: r.status == "pending"
+                and r.kind == "internal"
+                and web.can("cases.write")
+                and area_for(web.actor, "cases.write").contains(sede_id=r.to_sede_id)
+                for r in referrals
+            },
+            "eligibility": citizens.statement_summaries(
+                session=session, citizen_id=case.client_citizen_id
+            ),
+            "can_remove_parties": web.can("cases.write"),
         },
         status,
     )
@@ -489,6 +555,12 @@ def overdue_page(
     rows = service.overdue_deadlines(
         session=session, area=web.area, limit=PAGE_SIZE + 1, offset=(pagina - 1) * PAGE_SIZE
     )
+    # Ley 29360 verifications past their due date (first page only: they are few per area)
+    verifications = (
+        citizens.overdue_verifications(session=session, area=web.area, limit=100)
+        if pagina == 1
+        else []
+    )
     return render(
         request,
         "cases/overdue.html",
@@ -498,5 +570,230 @@ def overdue_page(
             "has_next": len(rows) > PAGE_SIZE,
             "page_number": pagina,
             "today": lima_today(),
+            "verifications": verifications,
+            "people": _names(session, {v.citizen_id for v in verifications}),
+            "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
         },
     )
+
+
+# --------------------------------------------------------------------------------- parties
+
+
+def _renamed(errors: FormErrors, names: dict[str, str]) -> FormErrors:
+    renamed = FormErrors(message=errors.message)
+    for key, message in errors.fields.items():
+        renamed.add(names.get(key, key), message)
+    return renamed
+
+
+@router.post("/expedientes/{case_id}/partes", dependencies=[Depends(verify_csrf)])
+def party_submit(
+    request: Request,
+    case_id: CaseId,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    values = {name: text(form, name) for name in PARTY_FIELDS.values()}
+    doc_type = values["party_doc_type"] or "ninguno"
+    payload = {
+        "role": values["party_role"],
+        "name": values["party_name"] or None,
+        "doc_type": None if doc_type == "ninguno" and not values["party_doc_number"] else doc_type,
+        "doc_number": values["party_doc_number"] or None,
+    }
+    data, errors = build(PartyCreate, payload)
+    conflict = None
+    if data is not None:
+        try:
+            service.add_party_to(
+                session=session, actor=web.actor, case_id=case_id, data=data, area=web.area
+            )
+            session.commit()
+            return RedirectResponse(f"/expedientes/{case_id}?aviso=parte#partes", status_code=303)
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+            if exc.code == "conflict_of_interest":
+                conflict = exc.message.removeprefix("Conflicto de intereses: ")
+                conflict = conflict[:1].upper() + conflict[1:]
+    errors = _renamed(errors, PARTY_FIELDS)
+    return _detail(request, session, web, case_id, errors, "party", values, 422, conflict)
+
+
+@router.post("/expedientes/{case_id}/partes/{party_id}/retiro", dependencies=[Depends(verify_csrf)])
+def party_remove(
+    request: Request,
+    case_id: CaseId,
+    party_id: Annotated[str, Path(max_length=36)],
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    values = {"removal_reason": text(form, "removal_reason"), "removal_party": party_id}
+    data, errors = build(PartyRemoval, {"reason": values["removal_reason"]})
+    if data is not None:
+        try:
+            service.remove_party(
+                session=session,
+                actor=web.actor,
+                case_id=case_id,
+                party_id=party_id,
+                reason=data.reason,
+                area=web.area,
+                sensitive_area=area_for(web.actor, "cases.sensitive"),
+            )
+            session.commit()
+            return RedirectResponse(
+                f"/expedientes/{case_id}?aviso=parte-retirada#partes", status_code=303
+            )
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+    errors = _renamed(errors, {"reason": "removal_reason", "party_id": "removal_reason"})
+    return _detail(request, session, web, case_id, errors, "party_remove", values, 422)
+
+
+# ------------------------------------------------------------------------------- referrals
+
+
+@router.post("/expedientes/{case_id}/derivaciones", dependencies=[Depends(verify_csrf)])
+def referral_submit(
+    request: Request,
+    case_id: CaseId,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    names = ("ref_kind", "to_sede_id", "to_service", "institution", "institution_detail")
+    values = {name: text(form, name) for name in (*names, "ref_reason")}
+    internal = values["ref_kind"] == "internal"
+    payload = {
+        "kind": values["ref_kind"],
+        "to_sede_id": (values["to_sede_id"] or None) if internal else None,
+        "to_service": (values["to_service"] or None) if internal else None,
+        "institution": None if internal else (values["institution"] or None),
+        "institution_detail": None if internal else (values["institution_detail"] or None),
+        "reason": values["ref_reason"],
+    }
+    data, errors = build(ReferralCreate, payload)
+    if data is not None:
+        try:
+            service.create_referral(
+                session=session, actor=web.actor, case_id=case_id, data=data, area=web.area
+            )
+            session.commit()
+            return RedirectResponse(
+                f"/expedientes/{case_id}?aviso=derivado#derivaciones", status_code=303
+            )
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+    errors = _renamed(errors, REFERRAL_FIELDS)
+    if "ref_reason" in errors.fields and not values["ref_reason"]:
+        errors.fields["ref_reason"] = "Indique el motivo de la derivación (obligatorio)."
+    if "kind" in errors.fields or "ref_kind" in errors.fields:
+        errors.fields["ref_kind"] = "Elija si la derivación es interna o externa."
+    return _detail(request, session, web, case_id, errors, "referral", values, 422)
+
+
+@router.get("/derivaciones")
+def incoming_page(
+    request: Request,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    area = area_for(web.actor, "cases.write")
+    rows = service.incoming_referrals(session=session, area=area)
+    cases = {
+        c.id: c
+        for c in session.exec(
+            select(service.CaseFile).where(
+                col(service.CaseFile.id).in_(sorted({r.case_id for r in rows}))
+            )
+        ).all()
+    }
+    return render(
+        request,
+        "cases/incoming.html",
+        {
+            "web": web,
+            "rows": [(r, cases[r.case_id]) for r in rows if r.case_id in cases],
+            "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
+        },
+    )
+
+
+@router.post("/derivaciones/{referral_id}/decision", dependencies=[Depends(verify_csrf)])
+def referral_decide(
+    request: Request,
+    referral_id: Annotated[str, Path(max_length=36)],
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.write"))],
+) -> Response:
+    accept = text(form, "accept") == "1"
+    data, errors = build(
+        ReferralDecision, {"accept": accept, "notes": optional_text(form, "notes")}
+    )
+    if data is None:
+        raise DomainError(errors.message or "Revise los datos.")
+    referral = service.decide_referral(
+        session=session,
+        actor=web.actor,
+        referral_id=referral_id,
+        data=data,
+        area=area_for(web.actor, "cases.write"),
+    )
+    session.commit()
+    if accept:
+        return RedirectResponse(
+            f"/expedientes/{referral.case_id}?aviso=aceptada#derivaciones", status_code=303
+        )
+    return RedirectResponse("/derivaciones?aviso=rechazada", status_code=303)
+
+
+# A letter is a standalone document with its own print styles; no scripts at all.
+LETTER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+@router.get("/expedientes/{case_id}/derivaciones/{referral_id}/carta")
+def referral_letter_page(
+    request: Request,
+    case_id: CaseId,
+    referral_id: Annotated[str, Path(max_length=36)],
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("cases.read"))],
+    formato: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
+) -> Response:
+    referral, case = service.get_referral(session=session, referral_id=referral_id, area=web.area)
+    if case.id != case_id:
+        raise DomainError("La derivación no es de este expediente.")
+    html = letter_html(session, request, case, referral, web.user.display_name)
+    service._audit(
+        session,
+        web.actor,
+        "case.referral_letter",
+        case,
+        entity="case_referral",
+        entity_id=referral.id,
+        after={"format": formato, "via": "web"},
+    )
+    if formato == "pdf":
+        try:
+            pdf = html_to_pdf(html)
+        except (PdfUnavailable, OSError) as exc:
+            session.rollback()
+            raise DomainError("No se pudo generar el PDF; use la versión para imprimir.") from exc
+        session.commit()
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="derivacion-{case.number}.pdf"'},
+        )
+    session.commit()
+    return HTMLResponse(html, headers={"content-security-policy": LETTER_CSP})

@@ -99,3 +99,74 @@ document.addEventListener("DOMContentLoaded", () => {
     if (form.querySelector("input[name=scope_kind]")) enhanceScope(form);
   });
 });
+
+// Case files: the referral form shows only the fields of the chosen kind (internal/external).
+function enhanceReferral(form) {
+  const update = () => {
+    const chosen = form.querySelector("input[name=ref_kind]:checked");
+    const kind = chosen ? chosen.value : "";
+    form.querySelectorAll("[data-kind]").forEach((box) => {
+      box.hidden = box.dataset.kind !== kind;
+    });
+  };
+  form.querySelectorAll("input[name=ref_kind]").forEach((radio) => radio.addEventListener("change", update));
+  update();
+}
+
+// Registration forms: "Consultar RENIEC" fills names, birth date and sex from a DNI (through
+// central's configured adapter; nothing leaves the sede's network). The person checks them.
+function enhanceReniec(form) {
+  const button = form.querySelector("button[data-reniec]");
+  const docType = form.querySelector("#f-doc_type");
+  const number = form.querySelector("#f-doc_number");
+  const status = form.querySelector("#reniec-status");
+  if (!button || !number || !status) return;
+  const toggle = () => {
+    button.hidden = docType && docType.value !== "dni";
+  };
+  if (docType) docType.addEventListener("change", toggle);
+  toggle();
+  const say = (text, kind) => {
+    status.textContent = text;
+    status.className = "reniec-status wide reniec-" + kind;
+    status.hidden = !text;
+  };
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    say("Consultando RENIEC…", "info");
+    try {
+      const url = button.dataset.reniec + "?dni=" + encodeURIComponent(number.value.trim());
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const data = await response.json();
+      if (data.status === "found") {
+        const set = (id, value) => {
+          const input = form.querySelector(id);
+          if (input && value) input.value = value;
+        };
+        set("#f-given_names", data.given_names);
+        set("#f-surnames", data.surnames);
+        set("#f-birth_date", data.birth_date);
+        set("#f-sex", data.sex);
+        number.value = data.dni;
+      }
+      let text = data.message || "No se pudo consultar RENIEC.";
+      if (data.registered_citizen_id) text += " Esta persona ya está registrada: se usará su registro.";
+      say(text, data.status === "found" ? "ok" : "warn");
+    } catch (error) {
+      say("No se pudo consultar RENIEC. Registre los datos que declara la persona.", "warn");
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("form[data-referral-form]").forEach(enhanceReferral);
+  document.querySelectorAll("form[data-citizen-form]").forEach(enhanceReniec);
+});
+
+// A refused form far down a long page: bring its message into view.
+document.addEventListener("DOMContentLoaded", () => {
+  const target = document.querySelector("[data-scroll-here]");
+  if (target) target.scrollIntoView({ block: "center" });
+});

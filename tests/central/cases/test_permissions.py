@@ -26,7 +26,13 @@ from central.auth.policy import (
     area_for,
 )
 from central.cases import service as cases
-from central.cases.schemas import ActionCreate, CaseCreate, DeadlineCreate, ReferralCreate
+from central.cases.schemas import (
+    ActionCreate,
+    CaseCreate,
+    DeadlineCreate,
+    PartyCreate,
+    ReferralCreate,
+)
 from central.cases.settings import CasesSettings
 from central.citizens import service as citizens
 from central.citizens.schemas import CitizenCreate, EligibilityCreate
@@ -58,6 +64,7 @@ class Call:
     data: dict | None = None
     national_only: bool = False
     district_level: bool = False
+    anywhere: bool = False  # not tied to a place: allowed wherever the action is held
 
 
 class Arranger:
@@ -114,6 +121,18 @@ class Arranger:
         )
         self.db.commit()
         return case_id
+
+    def party(self, place: Place) -> tuple[str, str]:
+        case_id = self.case(place)
+        party = cases.add_party_to(
+            session=self.db,
+            actor=SYSTEM,
+            case_id=case_id,
+            area=Area(national=True),
+            data=PartyCreate(role="counterpart", name="Contraparte de prueba"),
+        )
+        self.db.commit()
+        return case_id, party.id
 
     def deadline(self, place: Place, *, overdue: bool = False) -> tuple[str, str]:
         case_id = self.case(place)
@@ -203,6 +222,12 @@ def build(path: str, method: str, place: Place, arr: Arranger, other: Place) -> 
     def deadline_done() -> Call:
         case_id, deadline_id = arr.deadline(place)
         return Call("POST", f"{c}/{case_id}/deadlines/{deadline_id}/done")
+
+    def party_removal() -> Call:
+        case_id, party_id = arr.party(place)
+        return Call(
+            "POST", f"{c}/{case_id}/parties/{party_id}/removal", {"reason": "Registro por error"}
+        )
 
     def letter() -> Call:
         case_id, referral_id = arr.referral(place)
@@ -298,6 +323,10 @@ def build(path: str, method: str, place: Place, arr: Arranger, other: Place) -> 
         ),
         ("POST", f"{c}/{{case_id}}/parties"): lambda: Call(
             "POST", case_url("/parties"), {"role": "minor", "name": "Menor"}
+        ),
+        ("POST", f"{c}/{{case_id}}/parties/{{party_id}}/removal"): party_removal,
+        ("GET", f"{p}/lookup"): lambda: Call(
+            "GET", f"{p}/lookup", params={"dni": "70000001"}, anywhere=True
         ),
         ("GET", f"{c}/{{case_id}}/restricted"): lambda: Call("GET", case_url("/restricted")),
         ("GET", f"{c}/{{case_id}}/timeline"): lambda: Call("GET", case_url("/timeline")),
@@ -450,6 +479,8 @@ def test_module_02_permission_matrix(profile, client, app, world, factory, db):
             call = build(route.path, method, place, arr, other)
             if call.national_only:
                 allowed = area.national
+            elif call.anywhere:
+                allowed = not area.empty
             elif call.district_level:
                 allowed = area.contains(district_id=place.district_id)
             else:
@@ -482,7 +513,7 @@ def test_module_02_permission_matrix(profile, client, app, world, factory, db):
             audited = (
                 call.method != "GET"
                 or action in SENSITIVE_ACTIONS
-                or route.path.endswith(("/content", "/letter"))
+                or route.path.endswith(("/content", "/letter", "/lookup"))
             )
             if allowed and ok and audited and _head(db) == before:
                 failures.append(f"{call.method} {route.path}: allowed but left no audit row")

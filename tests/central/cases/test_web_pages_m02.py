@@ -1,0 +1,118 @@
+# ruff: noqa: F811 - fixtures imported by name and then requested by name
+"""The Module 02 pages over HTTP (no browser), on SQLite and PostgreSQL: every new form refuses a
+post without its CSRF token and writes nothing; income is shown only with ``income.read`` and
+each read is audited; a bad income is refused with a Spanish field error and nothing written;
+the RENIEC prefill answers JSON and is audited; pages keep the area of the policy."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from central.auth.policy import Profile
+from central.cases.models import CaseParty, CaseReferral
+from central.citizens.models import CitizenMerge, EligibilityStatement
+from central.citizens.web import parse_soles
+from tests.central.cases.conftest import open_case
+from tests.central.conftest import sign_in
+from tests.central.web.conftest import app  # noqa: F401 - the app with the web UI
+from tests.central.web.test_pages import audit_rows, web_sign_in
+
+
+def _count(db, model) -> int:  # noqa: ANN001
+    value = db.exec(select(func.count()).select_from(model)).one()
+    db.rollback()
+    return value
+
+
+def test_parse_soles_as_clerks_type_it():
+    assert str(parse_soles("1250")) == "1250"
+    assert str(parse_soles("S/ 1,250.50")) == "1250.50"
+    assert str(parse_soles(" 930.5 ")) == "930.5"
+    for bad in ("mil soles", "1,5", "12,50", "-10", "1.234.567", "", "1e5", "12.345"):
+        assert parse_soles(bad) is None, bad
+
+
+def test_new_forms_refuse_posts_without_csrf(client, world, factory, people, db):
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    case = open_case(client, sign_in(client, defender), world.sede_a1)
+    web_sign_in(client, defender)
+    posts = {
+        f"/expedientes/{case['id']}/partes": {"party_role": "counterpart", "party_name": "X Y"},
+        f"/expedientes/{case['id']}/derivaciones": {
+            "ref_kind": "external",
+            "institution": "pnp",
+            "ref_reason": "Denuncia",
+        },
+        f"/personas/{case['client_citizen_id']}/declaracion": {
+            "household_size": "3",
+            "monthly_income_soles": "900",
+        },
+    }
+    parties, referrals = _count(db, CaseParty), _count(db, CaseReferral)
+    for url, form in posts.items():
+        response = client.post(url, data=form, follow_redirects=False)
+        assert response.status_code == 403, url
+        assert "Formulario no válido" in response.text
+    assert (_count(db, CaseParty), _count(db, CaseReferral)) == (parties, referrals)
+    assert _count(db, EligibilityStatement) == 0
+
+
+def test_income_needs_permission_and_every_read_is_audited(client, world, factory, db):
+    verifier = factory.user(Profile.ABOGADO_VERIFICADOR, sede=world.sede_a1)
+    case = open_case(client, sign_in(client, verifier), world.sede_a1)
+    person = case["client_citizen_id"]
+    csrf = web_sign_in(client, verifier)
+    bad = client.post(
+        f"/personas/{person}/declaracion",
+        data={"csrf_token": csrf, "household_size": "3", "monthly_income_soles": "novecientos"},
+    )
+    assert bad.status_code == 422
+    assert "No es un monto válido" in bad.text
+    assert _count(db, EligibilityStatement) == 0
+    good = client.post(
+        f"/personas/{person}/declaracion",
+        data={"csrf_token": csrf, "household_size": "3", "monthly_income_soles": "987.65"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303, good.text
+    detail = client.get(f"/personas/{person}")
+    assert "Pendiente de verificación" in detail.text
+    assert "987.65" not in detail.text  # the person page never shows income
+    assert audit_rows(db, "eligibility.read") == []
+    for _ in range(2):
+        page = client.get(f"/personas/{person}/declaraciones")
+        assert page.status_code == 200 and "S/ 987.65" in page.text
+    rows = audit_rows(db, "eligibility.read")
+    assert len(rows) == 2 and all("987" not in (r.after_json or "") for r in rows)
+
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    client.cookies.clear()
+    web_sign_in(client, defender)
+    assert client.get(f"/personas/{person}").status_code == 200
+    denied = client.get(f"/personas/{person}/declaraciones")
+    assert denied.status_code == 403 and "987.65" not in denied.text
+    assert len(audit_rows(db, "eligibility.read")) == 2
+
+
+def test_reniec_prefill_json_is_audited_and_scoped_pages(client, world, factory, db):
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    web_sign_in(client, defender)
+    found = client.get("/personas-reniec?dni=70000001").json()
+    assert found["status"] == "found" and found["given_names"] == "Rosa Elena"
+    bad = client.get("/personas-reniec?dni=12")
+    assert bad.status_code == 422 and "8 dígitos" in bad.json()["message"]
+    assert len(audit_rows(db, "citizen.identity_lookup")) == 1
+
+    # a person registered in another district is not reachable from this sede's pages
+    other = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_b1)
+    elsewhere = open_case(client, sign_in(client, other), world.sede_b1)
+    assert client.get(f"/personas/{elsewhere['client_citizen_id']}").status_code == 404
+    assert client.get(f"/expedientes/{elsewhere['id']}").status_code == 404
+    # merging needs citizens.merge
+    assert (
+        client.get(
+            f"/personas/{elsewhere['client_citizen_id']}/fusionar?con=x", follow_redirects=False
+        ).status_code
+        == 403
+    )
+    assert _count(db, CitizenMerge) == 0
