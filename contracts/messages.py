@@ -172,6 +172,17 @@ class Empty(_Params):
     pass
 
 
+class CaseIntakeView(BaseModel):
+    """An intake as its counter sees it afterwards: no names, no document. ``case_number`` is
+    central's file number once central has opened the file and the hub has pulled it."""
+
+    intake_id: str
+    ticket_number: str | None = None
+    status: str
+    created_at: datetime
+    case_number: str | None = None
+
+
 # --------------------------------------------------------------------------- results
 
 

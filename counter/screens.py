@@ -7,6 +7,7 @@ from pathlib import Path
 
 from contracts.cases import DEFAULT_MATTERS
 from contracts.messages import (
+    CaseIntakeView,
     CounterInfo,
     CounterState,
     CounterStatus,
@@ -233,7 +234,35 @@ def render_intake(out_dir: Path) -> list[Path]:
     window.deleteLater()
     model.deleteLater()
     app.processEvents()
+    # later: the counter's intakes of today, one already numbered by central
+    model, window = build("idle")
+    model.intakes_today = sample_intakes()
+    model.changed.emit()
+    app.processEvents()
+    written.append(save_png(window, out_dir / "counter-intake-numbers.png", (1366, 768)))
+    window.close()
+    window.deleteLater()
+    model.deleteLater()
+    app.processEvents()
     return written
+
+
+def sample_intakes() -> list[CaseIntakeView]:
+    return [
+        CaseIntakeView(
+            intake_id="i-2",
+            ticket_number="A030",
+            status="open",
+            created_at=FIXED_NOW - timedelta(minutes=3),
+        ),
+        CaseIntakeView(
+            intake_id="i-1",
+            ticket_number="A027",
+            status="open",
+            created_at=FIXED_NOW - timedelta(minutes=40),
+            case_number="LIMA-2026-000042",
+        ),
+    ]
 
 
 def render_dialogs(out_dir: Path) -> list[Path]:

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from contracts.cases import DOC_TYPES, normalize_document
 from contracts.errors import ErrorCode, message_es
 from contracts.messages import (
+    CaseIntakeView,
     CommandResponse,
     CounterState,
     CounterStatus,
@@ -176,6 +177,8 @@ class CounterViewModel(QObject):
         self.last_attended: TicketView | None = None
         self.intake_open = False
         self.intake_errors: dict[str, str] = {}
+        # today's intakes of this counter (no names), with central's file number once known
+        self.intakes_today: list[CaseIntakeView] = []
         self._ticks = 0
         self._elapsed_timer = QTimer(self)
         self._elapsed_timer.setInterval(1000)
@@ -343,6 +346,8 @@ class CounterViewModel(QObject):
             return phase != Phase.SIGNED_OUT and bool(self.reprint_candidates())
         if action == "intake":
             return phase in (Phase.IDLE, Phase.PAUSED) and self.last_attended is not None
+        if action == "list_intakes":
+            return phase != Phase.SIGNED_OUT
         return action in allowed[phase]
 
     # ------------------------------------------------------------------ commands
@@ -371,6 +376,8 @@ class CounterViewModel(QObject):
         """The next person (or nobody): the previous attention's "Abrir expediente" is gone."""
         self.last_attended = None
         self.intake_open = False
+        if self.user_display_name is None:
+            self.intakes_today = []
 
     def open_counter(self, services: list[str] | None = None) -> None:
         """Open with ``services`` (None: the ones the sede config gives this counter)."""
@@ -409,6 +416,16 @@ class CounterViewModel(QObject):
     def matters(self) -> list[tuple[str, str]]:
         """The hub's matter catalogue (central's once the hub has pulled it)."""
         return [(m.code, m.name) for m in self.sede.matters] if self.sede else []
+
+    def refresh_intakes(self) -> None:
+        """Ask the hub for today's intakes of this counter and their file numbers."""
+
+        def done(response: CommandResponse) -> None:
+            listed = (response.result or {}).get("intakes")
+            if isinstance(listed, list):
+                self.intakes_today = [CaseIntakeView.model_validate(i) for i in listed]
+
+        self._command(Action.LIST_CASE_INTAKES, {}, done)
 
     def begin_intake(self) -> None:
         """Open the "Abrir expediente" form for the attention just finished."""
@@ -468,9 +485,20 @@ class CounterViewModel(QObject):
         if ticket is not None:
             params["ticket_id"] = ticket.ticket_id
 
-        def done(_: CommandResponse) -> None:
+        def done(response: CommandResponse) -> None:
             self.intake_open = False
             self.last_attended = None
+            opened = (response.result or {}).get("intake")
+            if isinstance(opened, dict) and opened.get("intake_id"):
+                self.intakes_today.insert(
+                    0,
+                    CaseIntakeView(
+                        intake_id=str(opened["intake_id"]),
+                        ticket_number=opened.get("ticket_number"),
+                        status=str(opened.get("status") or "open"),
+                        created_at=self._now(),
+                    ),
+                )
 
         def failed(response: CommandResponse | None) -> None:
             error = response.error if response is not None else None

@@ -362,15 +362,18 @@ class QueuePanel(QScrollArea):
         self.setWidget(self.body)
         self.resume_buttons: dict[str, QPushButton] = {}
         self.reprint_buttons: dict[str, QPushButton] = {}
+        self.refresh_intakes_button: QPushButton | None = None
 
     def refresh(self) -> None:
         model, tr = self._model, self._model.tr
         while self.layout_.count():
             item = self.layout_.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()  # gone from the screen now, deleted by the event loop
                 item.widget().deleteLater()
         self.resume_buttons = {}
         self.reprint_buttons = {}
+        self.refresh_intakes_button = None
         if model.parked:
             self.layout_.addWidget(_label(tr("counter.parked.title"), "sectionTitle"))
             for ticket in model.parked:
@@ -380,6 +383,18 @@ class QueuePanel(QScrollArea):
                 button.clicked.connect(lambda _=False, t=ticket.ticket_id: model.resume(t))
                 self.layout_.addWidget(button)
                 self.resume_buttons[ticket.ticket_id] = button
+        if model.intakes_today:
+            self.layout_.addWidget(_label(tr("counter.intakes.title"), "sectionTitle"))
+            for item in model.intakes_today[: self.MAX_TICKETS]:
+                number = item.case_number or tr("counter.intakes.pending")
+                self.layout_.addWidget(
+                    _label(f"{item.ticket_number or '—'} · {number}", "intakeLine")
+                )
+            self.refresh_intakes_button = QPushButton(tr("counter.intakes.refresh"))
+            self.refresh_intakes_button.setObjectName("listButton")
+            self.refresh_intakes_button.setEnabled(model.enabled("list_intakes"))
+            self.refresh_intakes_button.clicked.connect(model.refresh_intakes)
+            self.layout_.addWidget(self.refresh_intakes_button)
         candidates = model.reprint_candidates()
         if candidates:
             self.layout_.addWidget(_label(tr("counter.reprint.title"), "sectionTitle"))

@@ -138,6 +138,7 @@ PARAMS: dict[Action, type[BaseModel]] = {
     Action.CANCEL_TICKET: TicketRef,
     Action.REPRINT_TICKET: TicketRef,
     Action.OPEN_CASE_INTAKE: OpenCaseIntakeParams,
+    Action.LIST_CASE_INTAKES: Empty,
 }
 
 TICKET_ACTIONS = {Action.ISSUE_TICKET, Action.CHECKIN_APPOINTMENT, Action.REPORT_PRINT}
@@ -1273,6 +1274,7 @@ class HubEngine:
         Action.CANCEL_TICKET: _cancel_ticket,
         Action.REPRINT_TICKET: _reprint_ticket,
         Action.OPEN_CASE_INTAKE: intake.open_case_intake,
+        Action.LIST_CASE_INTAKES: intake.list_case_intakes,
     }
 
     # ------------------------------------------------------------------ command helpers

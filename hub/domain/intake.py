@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.cases import DEFAULT_MATTERS, intake_names, normalize_document
 from contracts.errors import ErrorCode
-from contracts.messages import OpenCaseIntakeParams
+from contracts.messages import CaseIntakeView, Empty, OpenCaseIntakeParams
 from contracts.sync import RecordType
 from hub.domain.errors import DomainError
 from sync import hub_store as sync_store
@@ -143,3 +143,32 @@ def open_case_intake(
     }
     engine._audit(tx, entity_type="case_intake", entity_id=record["id"], before=None, after=public)
     tx.outcome.result = {"intake": public}
+
+
+def list_case_intakes(engine: HubEngine, tx: Any, counter: sqlite3.Row, params: Empty) -> None:
+    """Handler of ``list_case_intakes``: the intakes opened today (business day) for tickets
+    finished at this counter, newest first, each with central's file number once pulled.
+    Changes nothing (the engine only stores the answer for its request id)."""
+    since = engine._day_start(engine._business_date(tx.now))
+    rows = tx.conn.execute(
+        "SELECT ci.id, ci.status, ci.created_at, t.number, sr.body AS case_file "
+        "FROM case_intakes ci JOIN tickets t ON t.id = ci.ticket_id "
+        "LEFT JOIN synced_records sr ON sr.record_type = ? AND sr.record_id = ci.id "
+        "AND sr.deleted = 0 "
+        "WHERE t.counter_id = ? AND ci.created_at >= ? AND ci.deleted = 0 "
+        "ORDER BY ci.created_at DESC, ci.id DESC LIMIT 50",
+        (RecordType.CASE_FILE, counter["counter_id"], since),
+    ).fetchall()
+    views = [
+        CaseIntakeView(
+            intake_id=row["id"],
+            ticket_number=row["number"],
+            status=row["status"],
+            created_at=row["created_at"],
+            case_number=json.loads(row["case_file"]).get("case_number")
+            if row["case_file"]
+            else None,
+        ).model_dump(mode="json")
+        for row in rows
+    ]
+    tx.outcome.result = {"intakes": views}

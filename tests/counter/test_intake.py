@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QLabel
 
 from contracts.messages import CounterState
 from counter.screens import FIXED_NOW, attended_ticket, counter_state, sample_queues, sample_sede
@@ -223,6 +224,7 @@ def test_intake_screens_fit_a_1366x768_counter_screen_even_with_every_error(qtbo
         "counter-intake-offer.png",
         "counter-intake-form.png",
         "counter-intake-errors.png",
+        "counter-intake-numbers.png",
     ]
     for path in paths:
         image = QImage(str(path))
@@ -239,3 +241,32 @@ def test_signed_out_by_the_hub_drops_the_open_form(window, model, sender):
     assert window.pages.currentWidget() is window.sign_in_page
     assert not model.intake_open and model.last_attended is None
     assert window.intake_page.given_names.text() == ""
+
+
+def test_todays_intakes_show_the_file_number_once_the_hub_has_it(window, model, sender):
+    finish_attended(model, sender)
+    window.trigger("intake")
+    model.submit_intake(GOOD)
+    sender.reply_ok({"intake": {"intake_id": "i-9", "status": "open", "ticket_number": "A030"}})
+    [pending] = model.intakes_today
+    assert (pending.ticket_number, pending.case_number) == ("A030", None)
+    panel = window.work_page.queue
+    texts = [w.text() for w in panel.body.findChildren(QLabel)]
+    assert "A030 · número pendiente" in texts
+    panel.refresh_intakes_button.click()
+    assert sender.actions[-1] == "list_case_intakes" and sender.sent[-1].params == {}
+    sender.reply_ok(
+        {
+            "intakes": [
+                {
+                    "intake_id": "i-9",
+                    "ticket_number": "A030",
+                    "status": "open",
+                    "created_at": FIXED_NOW.isoformat(),
+                    "case_number": "LIMA-2026-000042",
+                }
+            ]
+        }
+    )
+    texts = [w.text() for w in window.work_page.queue.body.findChildren(QLabel)]
+    assert "A030 · LIMA-2026-000042" in texts

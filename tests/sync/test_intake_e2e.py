@@ -257,9 +257,14 @@ def test_the_counter_app_opens_the_intake_and_central_files_it(
         )
         qtbot.waitUntil(lambda: not model.intake_open and model.busy_action is None, timeout=20000)
         assert model.error == "" and number in model.notice
+        [pending] = model.intakes_today
+        assert pending.ticket_number == number and pending.case_number is None
+        check_at_central_then_pull_the_number(qtbot, central, hub_engine, admin_headers, model)
     finally:
         model.deleteLater()
 
+
+def check_at_central_then_pull_the_number(qtbot, central, hub_engine, admin_headers, model):
     agent = make_agent(central, hub_engine.db_path)
     try:
         agent.push_once()
@@ -278,5 +283,16 @@ def test_the_counter_app_opens_the_intake_and_central_files_it(
             "José Luis",
             "Pari Choque",
         )
+        # the file number comes back by pull; the counter asks for it ("Actualizar números")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            agent.pull_once()
+            model.refresh_intakes()
+            qtbot.waitUntil(lambda: model.busy_action is None, timeout=20000)
+            if model.intakes_today and model.intakes_today[0].case_number:
+                break
+            time.sleep(0.2)
+        [listed] = model.intakes_today
+        assert listed.case_number == summary["number"]
     finally:
         agent.conn.close()

@@ -284,3 +284,30 @@ def test_the_sync_records_own_check_never_quotes_the_person(
     assert outcome.error.code == ErrorCode.INVALID_PAYLOAD and outcome.error.field == "intake"
     assert "Condori" not in caplog.text and DNI not in caplog.text
     assert "Condori" not in outcome.error.message
+
+
+def test_the_counter_lists_its_intakes_of_today_with_the_file_number_once_pulled(
+    hub, engine, served, db_path, clock
+):
+    assert hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"] == []
+    opened = hub.ok(hub.counter("v1", "open_case_intake", **form(served["ticket_id"])))["intake"]
+    [listed] = hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"]
+    assert listed["intake_id"] == opened["intake_id"]
+    assert listed["ticket_number"] == served["number"] and listed["case_number"] is None
+    assert DNI not in json.dumps(listed) and "Condori" not in json.dumps(listed)
+    # central opened the file and the agent pulled its number
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO synced_records (record_type, record_id, revision, deleted, body, "
+            "generation, pulled_at) VALUES ('case_file', ?, 1, 0, ?, 0, 'x')",
+            (opened["intake_id"], json.dumps({"case_number": "LIM-2026-000042"})),
+        )
+    conn.close()
+    [listed] = hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"]
+    assert listed["case_number"] == "LIM-2026-000042"
+    # another counter sees only its own; tomorrow the list starts empty
+    hub.open("v2", user="luis")
+    assert hub.ok(hub.counter("v2", "list_case_intakes"))["intakes"] == []
+    clock.advance(hours=24)
+    assert hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"] == []
