@@ -102,6 +102,17 @@ def _names(session: Session, ids: set[str]) -> dict[str, str]:
     return {c.id: f"{c.surnames} {c.given_names}".strip() for c in rows}
 
 
+def duplicate_rows(session: Session, exc: DomainError) -> list[Citizen]:
+    """The records a ``duplicate`` / ``possible_duplicate`` refusal points at (their ids travel
+    in the error's fields), for the form to list them with links."""
+    if exc.code not in {"duplicate", "possible_duplicate"}:
+        return []
+    ids = [f.message for f in exc.fields if f.field == "duplicates"][:10]
+    if not ids:
+        return []
+    return list(session.exec(select(Citizen).where(col(Citizen.id).in_(ids))).all())
+
+
 # ------------------------------------------------------------------------------------ list
 
 
@@ -199,8 +210,10 @@ def _new_form(
             "web": web,
             "values": values,
             "errors": errors.fields,
-            "message": errors.message,
+            "message": None if values.get("duplicates") else errors.message,
             "sedes": _sede_choices(session, web),
+            "duplicates": values.get("duplicates", []),
+            "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
         },
         status,
     )
@@ -299,6 +312,8 @@ def case_new_submit(
         except DomainError as exc:
             session.rollback()
             errors = domain_errors(exc)
+            errors.fields.pop("duplicates", None)
+            values["duplicates"] = duplicate_rows(session, exc)
             if exc.code == "possible_duplicate":
                 values["ask_confirm"] = "1"
     return _new_form(request, session, web, values, errors, 422)

@@ -17,11 +17,12 @@ from central.auth.deps import SessionDep
 from central.auth.policy import area_for
 from central.auth.web import WebContext, verify_csrf
 from central.cases.models import CaseFile
-from central.cases.web import NOTICES, render
+from central.cases.web import NOTICES, duplicate_rows, render
 from central.citizens import service
 from central.citizens.models import Citizen
 from central.citizens.schemas import (
     FLAG_LABELS_ES,
+    CitizenCreate,
     EligibilityCreate,
     EligibilityDecision,
 )
@@ -29,7 +30,7 @@ from central.citizens.views import identity_lookup
 from central.domain.errors import DomainError, ValidationFailed
 from central.org import service as org
 from central.web.deps import page
-from central.web.forms import FormDep, FormErrors, build, domain_errors, text
+from central.web.forms import FormDep, FormErrors, build, domain_errors, strings, text
 
 router = APIRouter(include_in_schema=False)
 PersonId = Annotated[str, Path(max_length=36)]
@@ -39,6 +40,7 @@ NOTICES.update(
         "fusionado": "Registros fusionados. El registro absorbido queda en el historial.",
         "declaracion": "Declaración jurada registrada. La verificación queda pendiente.",
         "verificada": "Verificación registrada.",
+        "registrada": "Persona registrada.",
     }
 )
 STATEMENT_STATUS = {
@@ -103,6 +105,111 @@ def person_list(
             "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
         },
     )
+
+
+# ----------------------------------------------------------------------------- register
+
+PERSON_FIELDS = (
+    "sede_id",
+    "doc_type",
+    "doc_number",
+    "given_names",
+    "surnames",
+    "birth_date",
+    "sex",
+    "language",
+    "phone",
+)
+
+
+def _sedes_for(session: Session, web: WebContext) -> list[tuple[str, str]]:
+    area = area_for(web.actor, "citizens.write")
+    return [
+        (s.id, s.name)
+        for s in org.list_sedes(session=session)
+        if area.contains(sede_id=s.id, district_id=s.district_id)
+    ]
+
+
+def _new_form(
+    request: Request,
+    session: Session,
+    web: WebContext,
+    values: dict[str, Any],
+    errors: FormErrors,
+    duplicates: list[Citizen],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "citizens/new.html",
+        {
+            "web": web,
+            "values": values,
+            "errors": errors.fields,
+            "message": None if duplicates else errors.message,  # the box says it better
+            "sedes": _sedes_for(session, web),
+            "flag_labels": {k.value: v for k, v in FLAG_LABELS_ES.items()},
+            "duplicates": duplicates,
+            "sede_names": {s.id: s.name for s in org.list_sedes(session=session)},
+        },
+        status,
+    )
+
+
+@router.get("/personas/nueva")
+def person_new(
+    request: Request,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("citizens.write"))],
+) -> Response:
+    sedes = _sedes_for(session, web)
+    values = {
+        "sede_id": web.actor.sede_id or (sedes[0][0] if sedes else ""),
+        "doc_type": "dni",
+        "language": "castellano",
+        "flags": [],
+    }
+    return _new_form(request, session, web, values, FormErrors(), [])
+
+
+@router.post("/personas/nueva", dependencies=[Depends(verify_csrf)])
+def person_new_submit(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    web: Annotated[WebContext, Depends(page("citizens.write"))],
+) -> Response:
+    values: dict[str, Any] = {name: text(form, name) for name in PERSON_FIELDS}
+    values["flags"] = strings(form, "flags")
+    payload = {
+        **{k: (v or None) for k, v in values.items() if k != "flags"},
+        "given_names": values["given_names"],
+        "surnames": values["surnames"],
+        "language": values["language"] or "castellano",
+        "flags": values["flags"],
+        "confirm_not_duplicate": form.get("confirm_not_duplicate") == "1",
+    }
+    data, errors = build(CitizenCreate, payload)
+    duplicates: list[Citizen] = []
+    if data is not None:
+        try:
+            person = service.create_citizen(
+                session=session,
+                actor=web.actor,
+                data=data,
+                area=area_for(web.actor, "citizens.write"),
+                settings=request.app.state.cases_settings,
+            )
+            session.commit()
+            return RedirectResponse(f"/personas/{person.id}?aviso=registrada", status_code=303)
+        except DomainError as exc:
+            session.rollback()
+            errors = domain_errors(exc)
+            errors.fields.pop("duplicates", None)
+            duplicates = duplicate_rows(session, exc)
+            values["ask_confirm"] = exc.code == "possible_duplicate"
+    return _new_form(request, session, web, values, errors, duplicates, 422)
 
 
 # ------------------------------------------------------------------------------- detail

@@ -167,6 +167,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // A refused form far down a long page: bring its message into view.
 document.addEventListener("DOMContentLoaded", () => {
-  const target = document.querySelector("[data-scroll-here]");
+  const target =
+    document.querySelector("[data-scroll-here]") ||
+    document.querySelector("form[data-scroll-errors] .field-error");
   if (target) target.scrollIntoView({ block: "center" });
 });

@@ -269,20 +269,27 @@ def test_merge_two_duplicate_people(web_server, page):
         surnames="Mamani Choque",
         birth_date="1970-06-15",
     )
-    second = http.post(
-        "/citizens",
-        json={
-            "sede_id": DEMO_SEDE,
-            "doc_type": "ninguno",
-            "given_names": "Hilda",
-            "surnames": "Mamany Choque",  # typed differently at another visit
-            "birth_date": "1970-06-15",
-            "confirm_not_duplicate": True,
-        },
-    )
-    assert second.status_code == 201, second.text
-    kept, absorbed = first["client_citizen_id"], second.json()["id"]
+    kept = first["client_citizen_id"]
     sign_in(page, web_server, coordinator)
+    # the same person comes back without her DNI; the clerk registers her and is warned
+    page.goto(base + "/personas")
+    page.click("a:has-text('Registrar persona')")
+    page.select_option("#f-doc_type", "ninguno")
+    assert page.locator("button:has-text('Consultar RENIEC')").is_hidden()  # DNI only
+    page.fill("#f-given_names", "Hilda")
+    page.fill("#f-surnames", "Mamany Choque")  # typed differently at another visit
+    page.fill("#f-birth_date", "1970-06-15")
+    page.check("input[name=flags][value=adulto_mayor]")
+    page.click("button:has-text('Registrar persona')")
+    box = page.locator(".duplicates-box")
+    assert "datos muy parecidos" in box.inner_text()
+    assert "Mamani Choque Hilda" in box.inner_text()
+    assert page.is_checked("input[name=flags][value=adulto_mayor]")  # nothing typed is lost
+    check_widths(page, "m02-13a-register-possible-duplicate")
+    page.check("input[name=confirm_not_duplicate]")
+    page.click("button:has-text('Registrar persona')")
+    page.wait_for_url(re.compile(r".*/personas/[0-9a-f-]+\?aviso=registrada"))
+    absorbed = page.url.split("/personas/")[1].split("?")[0]
     page.goto(base + "/personas?q=choque+hilda")
     assert page.locator("tbody tr").count() >= 2
     page.goto(base + f"/personas/{kept}")
@@ -302,6 +309,7 @@ def test_merge_two_duplicate_people(web_server, page):
     page.click("button:has-text('Fusionar registros')")
     page.wait_for_url(re.compile(rf".*/personas/{kept}\?aviso=fusionado"))
     assert "Registros fusionados" in page.locator(".notice").inner_text()
+    assert "Adulto mayor" in page.locator("#h-datos + dl").inner_text()  # flags carried over
     assert "se absorbió el registro de Mamany Choque Hilda" in page.locator("main").inner_text()
     assert any("Fusionar los dos registros" in m for _, m in page.dialogs)
     shot(page, "m02-15-merged")

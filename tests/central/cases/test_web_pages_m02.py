@@ -116,3 +116,46 @@ def test_reniec_prefill_json_is_audited_and_scoped_pages(client, world, factory,
         == 403
     )
     assert _count(db, CitizenMerge) == 0
+
+
+def test_register_person_form_lists_duplicates_and_needs_confirmation(client, world, factory, db):
+    from central.citizens.models import Citizen
+
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    existing = open_case(
+        client,
+        sign_in(client, defender),
+        world.sede_a1,
+        client={
+            "sede_id": world.sede_a1,
+            "doc_type": "dni",
+            "doc_number": "41234567",
+            "given_names": "Teófila",
+            "surnames": "Ccahuana Quispe",
+            "birth_date": "1961-01-20",
+        },
+    )
+    csrf = web_sign_in(client, defender)
+    form = {
+        "csrf_token": csrf,
+        "sede_id": world.sede_a1,
+        "doc_type": "dni",
+        "doc_number": "41234567",
+        "given_names": "Teofila",
+        "surnames": "Ccahuana",
+    }
+    same_document = client.post("/personas/nueva", data=form)
+    assert same_document.status_code == 422
+    assert "Esta persona ya está registrada" in same_document.text
+    assert f'href="/personas/{existing["client_citizen_id"]}"' in same_document.text
+    similar = {**form, "doc_type": "ninguno", "doc_number": "", "birth_date": "1961-01-20"}
+    similar["surnames"] = "Ccahuana Quispe"
+    refused = client.post("/personas/nueva", data=similar)
+    assert refused.status_code == 422
+    assert "datos muy parecidos" in refused.text and "confirm_not_duplicate" in refused.text
+    people_before = _count(db, Citizen)
+    created = client.post(
+        "/personas/nueva", data={**similar, "confirm_not_duplicate": "1"}, follow_redirects=False
+    )
+    assert created.status_code == 303, created.text
+    assert _count(db, Citizen) == people_before + 1
