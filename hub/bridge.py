@@ -52,6 +52,9 @@ HUB_DEVICE_ID = "hub"
 SLOW_ACTIONS = frozenset({Action.SIGN_IN})
 #: Most requests the worker takes from its queue for one engine transaction (group commit).
 GROUP_MAX = 64
+#: The publisher renders retained states while the command lane is idle; under a steady stream
+#: of commands it waits for a gap at most this long per round, then goes ahead anyway.
+PUBLISH_MAX_DEFER_S = 0.05
 
 
 @dataclass
@@ -178,6 +181,10 @@ class HubBridge:
         self._published_version = 0  # every mark up to this one is published
         self._publisher_stop = False
         self._publisher: threading.Thread | None = None
+        # set while the worker waits for work: the publisher uses the gaps between commands,
+        # so that its Python work (GIL) does not slow the command in flight
+        self._lane_idle = threading.Event()
+        self._lane_idle.set()
         self._client = self._make_client()
         self._last_open_now: bool | None = None
         self._devices: dict[str, str] = {}
@@ -335,6 +342,7 @@ class HubBridge:
             # subscribed: it is an old ask, not a new one. Never run it; clear it instead.
             self._jobs.put(("stale", message.topic))
             return
+        self._lane_idle.clear()  # a command is coming: the publisher pauses at its next step
         self._jobs.put(("message", (message.topic, bytes(message.payload))))
 
     # ------------------------------------------------------------------ worker
@@ -347,13 +355,17 @@ class HubBridge:
             if held is not None:
                 (kind, payload), held = held, None
             else:
+                if self._jobs.empty():
+                    self._lane_idle.set()
                 try:
                     kind, payload = self._jobs.get(timeout=timeout)
                 except queue.Empty:
                     kind, payload = "housekeeping", None
+                self._lane_idle.clear()
             try:
                 if kind == "stop":
                     self._drain()
+                    self._lane_idle.set()  # nothing left to wait for
                     return
                 if kind == "message":
                     messages, held = self._gather(payload)
@@ -720,7 +732,7 @@ class HubBridge:
                     marks, self._marks = self._marks, _Marks()
                     version = self._version
                 try:
-                    self._publish_marked(reader, marks)
+                    self._publish_marked(reader, marks, time.monotonic() + PUBLISH_MAX_DEFER_S)
                 except Exception as exc:  # keep the marks: the next round retries them
                     self.stats.internal_errors += 1
                     log.exception(
@@ -744,14 +756,28 @@ class HubBridge:
         finally:
             reader.close()
 
-    def _publish_marked(self, reader: Any, marks: _Marks) -> None:
+    def _yield_to_commands(self, deadline: float) -> None:
+        """Wait while the command lane is busy, but not past ``deadline``."""
+        remaining = deadline - time.monotonic()
+        if remaining > 0:
+            self._lane_idle.wait(remaining)
+
+    def _publish_marked(self, reader: Any, marks: _Marks, deadline: float) -> None:
         """One round: render every marked state from ONE read snapshot (all commits marked so
-        far are in it), then publish them: config, cleared topics, display, counters, queues."""
+        far are in it), then publish them: config, cleared topics, display, counters, queues.
+        Each step first lets a command in flight finish (``_yield_to_commands``)."""
         sede = self.sede_id
         out: list[tuple[str, bytes]] = []
+
+        def render(topic: str, payload: bytes | None) -> None:
+            if payload is not None:  # None: the sede has no such counter/service (any more)
+                out.append((topic, payload))
+            self._yield_to_commands(deadline)
+
+        self._yield_to_commands(deadline)
         with reader.snapshot() as snap:
             if marks.everything or marks.config:
-                out.append((topics.config_topic(sede), snap.sede_info_json()))
+                render(topics.config_topic(sede), snap.sede_info_json())
             for counter_id in sorted(marks.removed_counters):
                 out.append((topics.counter_state(sede, counter_id), b""))
             for service_code in sorted(marks.removed_services):
@@ -760,16 +786,13 @@ class HubBridge:
             if marks.everything:
                 counters, services = set(snap.counter_ids()), set(snap.service_codes())
             if marks.everything or marks.display:
-                out.append((topics.display_state(sede), snap.display_state_json()))
+                render(topics.display_state(sede), snap.display_state_json())
             for counter_id in sorted(counters - marks.removed_counters):
-                payload = snap.counter_state_json(counter_id)
-                if payload is not None:  # None: the sede has no such counter (any more)
-                    out.append((topics.counter_state(sede, counter_id), payload))
+                render(topics.counter_state(sede, counter_id), snap.counter_state_json(counter_id))
             for service_code in sorted(services - marks.removed_services):
-                payload = snap.queue_state_json(service_code)
-                if payload is not None:
-                    out.append((topics.queue_state(sede, service_code), payload))
+                render(topics.queue_state(sede, service_code), snap.queue_state_json(service_code))
         for topic, payload in out:
+            self._yield_to_commands(deadline)
             self._client.publish(topic, payload, qos=QOS, retain=True)
         if marks.everything:
             self._client.publish(

@@ -440,3 +440,45 @@ def test_a_failing_batch_answers_internal_to_each_request(double_bridge, mqtt_br
         codes = [future.result(10).error.code for future in queued]
     assert codes == [ErrorCode.INTERNAL] * 3
     assert bridge.stats.internal_errors == 1
+
+
+@pytest.mark.mqtt
+def test_the_publisher_waits_for_the_command_in_flight(
+    double_bridge, mqtt_broker, sede_id, monkeypatch
+):
+    import hub.bridge
+
+    engine, bridge = double_bridge
+    monkeypatch.setattr(hub.bridge, "PUBLISH_MAX_DEFER_S", 5.0)
+    where = {"host": mqtt_broker.host, "port": mqtt_broker.port}
+    with DeviceClient(sede_id=sede_id, role="kiosk", device_id="k1", **where) as kiosk:
+        engine.hold.clear()  # a command in flight: the worker is inside the engine
+        answer = kiosk.send("issue_ticket", {"service_code": "orientacion"})
+        assert engine.holding.wait(10)
+        version = bridge.republish_all()  # states to publish while the lane is busy...
+        time.sleep(0.3)
+        assert bridge.published_version < version  # ...wait for the command to finish
+        engine.hold.set()
+        assert answer.result(10).status == "ok"
+        assert bridge.wait_published(3)  # then go out at once, well before the 5 s bound
+    assert bridge.published_version >= version
+
+
+@pytest.mark.mqtt
+def test_the_publisher_does_not_wait_forever_for_a_gap(
+    double_bridge, mqtt_broker, sede_id, monkeypatch
+):
+    import hub.bridge
+
+    engine, bridge = double_bridge
+    monkeypatch.setattr(hub.bridge, "PUBLISH_MAX_DEFER_S", 0.2)
+    where = {"host": mqtt_broker.host, "port": mqtt_broker.port}
+    with DeviceClient(sede_id=sede_id, role="kiosk", device_id="k1", **where) as kiosk:
+        engine.hold.clear()  # the lane stays busy (a very slow commit)
+        answer = kiosk.send("issue_ticket", {"service_code": "orientacion"})
+        assert engine.holding.wait(10)
+        bridge.republish_all()
+        assert bridge.wait_published(3)  # published after the bound, lane still busy
+        assert not answer.done()
+        engine.hold.set()
+        assert answer.result(10).status == "ok"
