@@ -159,3 +159,33 @@ def test_register_person_form_lists_duplicates_and_needs_confirmation(client, wo
     )
     assert created.status_code == 303, created.text
     assert _count(db, Citizen) == people_before + 1
+
+
+def test_overdue_page_lists_late_ley_29360_verifications(client, world, factory, db):
+    from datetime import timedelta
+
+    from central.citizens.service import lima_today
+
+    verifier = factory.user(Profile.ABOGADO_VERIFICADOR, sede=world.sede_a1)
+    headers = sign_in(client, verifier)
+    late = open_case(client, headers, world.sede_a1)
+    recent = open_case(client, headers, world.sede_a1)
+    for case, days_ago in ((late, 30), (recent, 2)):
+        response = client.post(
+            f"/api/v1/citizens/{case['client_citizen_id']}/eligibility",
+            json={
+                "household_size": 2,
+                "monthly_income_soles": "600",
+                "declared_on": (lima_today() - timedelta(days=days_ago)).isoformat(),
+            },
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+    web_sign_in(client, coordinator)
+    page = client.get("/plazos-vencidos")
+    assert page.status_code == 200
+    section = page.text.split('id="verificaciones"')[1]
+    assert f"/personas/{late['client_citizen_id']}#declaracion" in section
+    assert f"/personas/{recent['client_citizen_id']}#declaracion" not in section
+    assert "600" not in section  # no income on the supervisors' list
