@@ -113,6 +113,11 @@ ACTIONS: dict[str, str] = {
     "devices.read": "Ver dispositivos de sede",
     "devices.enroll": "Emitir códigos de registro de dispositivos",
     "devices.revoke": "Dar de baja dispositivos",
+    # hub <-> central synchronisation (central.sync): hubs themselves use their device
+    # credential, not these; these are for the people who watch and steer it
+    "sync.read": "Ver el estado de sincronización de las sedes, conflictos y eventos rechazados",
+    "sync.resolve": "Resolver conflictos de sincronización y corregir fichas de atención de sede",
+    "sync.publish": "Publicar citas y mensajes de pantalla para las sedes",
     "audit.read": "Consultar la auditoría",
     "audit.export": "Exportar la auditoría",
     "sensitive.read": "Leer datos sensibles (informes psicológicos, médicos, socioeconómicos, víctimas)",
@@ -179,6 +184,9 @@ POLICY: dict[str, dict[Profile, Reach]] = {
     "devices.read": {_ADMIN: _N, _AUD: _N, _DIR: _A, _COORD: _A},
     "devices.enroll": {_ADMIN: _N, _DIR: _A, _COORD: _A},
     "devices.revoke": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    "sync.read": {_ADMIN: _N, _AUD: _N, _DIR: _A, _COORD: _A},
+    "sync.resolve": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    "sync.publish": {_ADMIN: _N, _DIR: _A, _COORD: _A},
     "audit.read": {_AUD: _N},
     "audit.export": {_AUD: _N},
     # sensitive data: only the professionals who produce it, in their own scope. Administrators

@@ -45,6 +45,8 @@ class SyncSettings(BaseSettings):
     retry_after_s: int = Field(default=5, ge=1)
     max_batch_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     page_limit: int = Field(default=500, ge=1, le=5000)
+    # appointments travel for today and the next N days (sede time); past ones are withdrawn
+    appointment_days: int = Field(default=7, ge=0, le=90)
 
 
 class _Gate:
@@ -167,7 +169,9 @@ def pull(
     service.publish_derived(
         session.connection(),
         sede_id=device.sede_id,
-        documents=derived_documents(session, device.sede_id),
+        documents=derived_documents(
+            session, device.sede_id, appointment_days=_settings(request).appointment_days
+        ),
     )
     session.commit()  # logged rows become servable once their transaction is over
     page = service.pull_page(
@@ -180,9 +184,13 @@ def pull(
     return page
 
 
-def derived_documents(session: Session, sede_id: str) -> list[Change]:
-    """The sede's configuration and the users allowed to sign in at its counters (argon2 hashes
-    so the hub signs them in offline; inactive users travel as revoked)."""
+def derived_documents(
+    session: Session, sede_id: str, *, appointment_days: int = 7, now: datetime | None = None
+) -> list[Change]:
+    """The sede's configuration, the users allowed to sign in at its counters (argon2 hashes
+    so the hub signs them in offline; inactive users travel as revoked) and its appointments
+    of today and the next ``appointment_days`` days in the sede's time zone (one that leaves
+    that window, or is deleted, travels as a tombstone)."""
     from central.cases import catalogues as case_catalogues
     from central.org import service as org
 
@@ -197,6 +205,13 @@ def derived_documents(session: Session, sede_id: str) -> list[Change]:
             revision=0,
             body={"matters": [{"code": c, "name": n} for c, n in case_catalogues.MATTERS.items()]},
         )
+    )
+    docs += service.appointment_documents(
+        session.connection(),
+        sede_id=sede_id,
+        timezone=config.get("timezone") or "America/Lima",
+        days=appointment_days,
+        now=now,
     )
     users = session.exec(
         select(User).where(User.sede_id == sede_id).order_by(col(User.username))
@@ -240,7 +255,7 @@ class SedeSyncStatus(BaseModel):
 
 @router.get("/status", response_model=list[SedeSyncStatus])
 def status(
-    auth: Annotated[Authorized, Depends(require("devices.read"))], session: SessionDep
+    auth: Annotated[Authorized, Depends(require("sync.read"))], session: SessionDep
 ) -> list[dict[str, Any]]:
     """Per sede: last contact, lag, backlog reported by the hub, silent flag."""
     return service.sede_status(session.connection(), sede_ids=_area_sedes(auth))
@@ -248,7 +263,7 @@ def status(
 
 @router.get("/dead-letters")
 def dead_letters(
-    auth: Annotated[Authorized, Depends(require("devices.read"))], session: SessionDep
+    auth: Annotated[Authorized, Depends(require("sync.read"))], session: SessionDep
 ) -> list[dict[str, Any]]:
     """Events central refused as invalid (poison): kept for an administrator, never blocking."""
     return service.list_dead_letters(session.connection(), sede_ids=_area_sedes(auth))
@@ -256,7 +271,7 @@ def dead_letters(
 
 @router.get("/conflicts")
 def conflicts(
-    auth: Annotated[Authorized, Depends(require("devices.read"))],
+    auth: Annotated[Authorized, Depends(require("sync.read"))],
     session: SessionDep,
     status: Annotated[Literal["open", "resolved"], Query()] = "open",
 ) -> list[dict[str, Any]]:
@@ -273,7 +288,7 @@ class ResolveConflict(BaseModel):
 def resolve(
     conflict_id: Annotated[str, Path(max_length=64)],
     body: ResolveConflict,
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.resolve"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     conn = session.connection()
@@ -308,7 +323,7 @@ class IntakeEdit(BaseModel):
 @router.get("/case-intakes/{intake_id}")
 def get_intake(
     intake_id: Annotated[str, Path(max_length=64)],
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.resolve"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     row = service._intake_row(session.connection(), intake_id)  # noqa: SLF001
@@ -322,7 +337,7 @@ def get_intake(
 def edit_intake(
     intake_id: Annotated[str, Path(max_length=64)],
     body: IntakeEdit,
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.resolve"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     """Edit (or delete) a case intake centrally, based on the revision the editor saw."""
@@ -368,7 +383,7 @@ class AppointmentPut(BaseModel):
 @router.put("/appointments")
 def put_appointment(
     body: AppointmentPut,
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.publish"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     """Create or change an appointment; it reaches the sede's hub with the next pull."""
@@ -388,7 +403,7 @@ def put_appointment(
 @router.delete("/appointments/{appointment_id}")
 def delete_appointment(
     appointment_id: Annotated[str, Path(max_length=64)],
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.publish"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     conn = session.connection()
@@ -423,7 +438,7 @@ class DisplayMessagePut(BaseModel):
 @router.put("/display-messages")
 def put_display_message(
     body: DisplayMessagePut,
-    auth: Annotated[Authorized, Depends(require("sedes.configure"))],
+    auth: Annotated[Authorized, Depends(require("sync.publish"))],
     session: SessionDep,
 ) -> dict[str, Any]:
     """A message for the sede's waiting-room displays (outreach, ED02)."""
@@ -447,7 +462,7 @@ page_router = APIRouter(include_in_schema=False)
 try:  # the page plugs into the web UI (central/web/) when it is installed
     from central.web.deps import page as _web_page
 
-    _PAGE_ACCESS: Any = _web_page("devices.read")
+    _PAGE_ACCESS: Any = _web_page("sync.read")
 except ImportError:  # pragma: no cover - API-only deployments
     _PAGE_ACCESS = None
 
