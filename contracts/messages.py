@@ -295,6 +295,8 @@ class DisplayState(Envelope):
     current: list[CallView]  # one per counter with a called/serving ticket, newest first
     recent: list[CallView]  # last calls, newest first
     waiting: dict[str, int]  # service code -> people waiting
+    # central's display messages valid now, oldest start first (hub/domain/sede_sync.py);
+    # republished whenever that set changes (docs/mqtt.md)
     messages: list[str] = Field(default_factory=list)
 
 

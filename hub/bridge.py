@@ -440,6 +440,8 @@ class HubBridge:
     def _housekeeping(self) -> None:
         outcome = self.engine.housekeeping()
         self.stats.housekeeping_runs += 1
+        # central's configuration applied (outcome.config_changed): the publisher sends the
+        # config first in its round, so devices learn it before the states that follow it
         self._publish_outcome(outcome)
         info = self.engine.sede_info()
         if info.is_open_now != self._last_open_now:
@@ -669,9 +671,12 @@ class HubBridge:
             self._publish_model(topics.print_job(sede, device_id), job, retain=False)
             published += 1
         marks = _Marks(
+            config=outcome.config_changed,
             display=outcome.display_changed,
             services=set(outcome.changed_services),
             counters=set(outcome.changed_counters),
+            removed_services=set(outcome.removed_services),
+            removed_counters=set(outcome.removed_counters),
         )
         if not marks.empty():
             self._mark(marks)

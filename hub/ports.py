@@ -44,6 +44,11 @@ class CommandOutcome:
     changed_services: set[str] = field(default_factory=set)
     changed_counters: set[str] = field(default_factory=set)
     display_changed: bool = False
+    # central's sede configuration was applied: republish the config; clear the retained
+    # state of counters and services that no longer exist (docs/sync.md)
+    config_changed: bool = False
+    removed_counters: set[str] = field(default_factory=set)
+    removed_services: set[str] = field(default_factory=set)
     calls: list[CallEvent] = field(default_factory=list)
     prints: list[tuple[str, PrintJob]] = field(default_factory=list)  # (device id, job)
 

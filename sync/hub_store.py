@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import uuid6
 
@@ -370,20 +371,41 @@ def _apply_change(
         _apply_intake(conn, change)
 
 
+def appointment_window_start(conn: sqlite3.Connection) -> str:
+    """Start of today in the sede's time zone (from the pulled configuration, else Lima), as
+    the hub's ISO UTC text: the hub keeps no appointment scheduled before it."""
+    tz = "America/Lima"
+    row = conn.execute(
+        "SELECT body FROM synced_records WHERE record_type = ? AND deleted = 0",
+        (RecordType.SEDE_CONFIG,),
+    ).fetchone()
+    if row is not None and row[0]:
+        tz = json.loads(row[0]).get("timezone") or tz
+    zone = ZoneInfo(tz)
+    local_day = datetime.now(UTC).astimezone(zone).date()
+    return hub_store.iso(datetime.combine(local_day, time(0), zone))
+
+
 def _apply_appointment(conn: sqlite3.Connection, change: Change, now: str) -> None:
+    """Central serves today's and the coming days' appointments (docs/sync.md); one that
+    leaves that window (or is deleted) arrives as a tombstone and is dropped here."""
     body = change.body or {}
     existing = conn.execute(
         "SELECT status FROM appointments WHERE id = ?", (change.record_id,)
     ).fetchone()
     if change.deleted:
-        # a cancelled appointment stays on record (a ticket may reference it)
-        if existing is not None and existing["status"] == "pending":
-            conn.execute(
-                "UPDATE appointments SET status = 'cancelled', updated_at = ? WHERE id = ?",
-                (now, change.record_id),
-            )
+        # withdrawn (deleted centrally, or past its day): a pending one is dropped, with its
+        # DNI; one already checked in stays, since its ticket refers to it
+        conn.execute(
+            "DELETE FROM appointments WHERE id = ? AND status = 'pending' AND NOT EXISTS "
+            "(SELECT 1 FROM tickets t WHERE t.appointment_id = appointments.id)",
+            (change.record_id,),
+        )
         return
+    scheduled_at = hub_store.iso(_aware(datetime.fromisoformat(str(body["scheduled_at"]))))
     if existing is None:
+        if scheduled_at < appointment_window_start(conn):
+            return  # already past: nothing to check in
         conn.execute(
             "INSERT INTO appointments (id, sede_id, code, dni, service_code, scheduled_at, "
             "status, revision, updated_at) VALUES (?,?,?,?,?,?,?,?,?) "
@@ -394,7 +416,7 @@ def _apply_appointment(conn: sqlite3.Connection, change: Change, now: str) -> No
                 str(body["code"]).upper(),
                 body.get("dni"),
                 body["service_code"],
-                body["scheduled_at"],
+                scheduled_at,
                 "pending",
                 change.revision,
                 now,
@@ -408,12 +430,16 @@ def _apply_appointment(conn: sqlite3.Connection, change: Change, now: str) -> No
                 str(body["code"]).upper(),
                 body.get("dni"),
                 body["service_code"],
-                body["scheduled_at"],
+                scheduled_at,
                 change.revision,
                 now,
                 change.record_id,
             ),
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _apply_intake(conn: sqlite3.Connection, change: Change) -> None:

@@ -23,7 +23,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +68,7 @@ from contracts.messages import (
 )
 from contracts.mqtt import ROLE_ACTIONS, Action, Role
 from hub.config import ResetPolicy, SedeConfig, ServiceConfig, StaffUserConfig
-from hub.domain import intake, ordering, store
+from hub.domain import intake, ordering, sede_sync, store
 from hub.domain.errors import DomainError
 from hub.domain.store import iso
 from hub.ports import Actor, CommandOutcome
@@ -211,6 +211,13 @@ class HubEngine:
         self._services: dict[str, ServiceConfig] = {s.code: s for s in config.services}
         self._counters = {c.id: c for c in config.counters}
         self._staff: dict[str, StaffUserConfig] = {u.username: u for u in config.staff}
+        # central's configuration, once pulled, replaces this TOML one (docs/sync.md):
+        # housekeeping applies it, here at start and whenever a pull brings a new revision
+        self._bootstrap_config = config
+        self._offered = set(self._services)  # services a kiosk may issue (retired ones not)
+        self._config_marker = ""
+        self._messages: list[str] = []  # display messages valid now (from central)
+        self._pruned_before = ""
         self._hasher = PasswordHasher()
         self._lock = threading.RLock()  # the writer lock: one transaction at a time
         self._pending: deque[_Slot] = deque()  # commands waiting for the next group commit
@@ -1036,6 +1043,8 @@ class HubEngine:
         counter_id = counter["counter_id"]
         target = ticket["target_counter_id"]
         attends = ticket["service_code"] in json.loads(counter["active_services"])
+        # a service central withdrew: its waiting tickets may be called by number anywhere
+        attends = attends or ticket["service_code"] not in self._offered
         if (target is not None and target != counter_id) or (target is None and not attends):
             raise _error(
                 ErrorCode.INVALID_TRANSITION, "Ese turno corresponde a otra ventanilla o servicio."
@@ -1281,7 +1290,7 @@ class HubEngine:
 
     def _service(self, code: str, field_name: str) -> ServiceConfig:
         service = self._services.get(code)
-        if service is None:
+        if service is None or code not in self._offered:
             raise _error(ErrorCode.UNKNOWN_SERVICE, field=field_name)
         return service
 
@@ -1524,6 +1533,7 @@ class HubEngine:
                 stored = self._meta().get("business_date", today)
                 if today > stored:
                     self._roll_over(tx, stored, today)
+                self._apply_central(tx)
                 due = ordering.due_limit(now, self._policy.appointment_window_min)
                 for (code,) in self._conn.execute(
                     "SELECT DISTINCT service_code FROM tickets WHERE status = 'waiting' "
@@ -1566,6 +1576,149 @@ class HubEngine:
         tx.outcome.changed_services.update(self._services)
         tx.outcome.changed_counters.update(self._counters)
         tx.outcome.display_changed = True
+
+    # ------------------------------------------------------------------ central's word
+
+    def _apply_central(self, tx: _Tx) -> None:
+        """Apply what the sync agent pulled from central (hub/domain/sede_sync.py): a new
+        sede configuration, users revoked while signed in, display messages entering or
+        leaving their validity window, and the appointment window. Runs in housekeeping's
+        transaction; every change writes its audit and outbox rows."""
+        saved = self._config_state()
+        try:
+            pulled = sede_sync.pulled_config(tx.conn, self._bootstrap_config)
+            if pulled.marker != self._config_marker:
+                if pulled.error:
+                    log.warning(
+                        "central configuration not applied",
+                        extra={
+                            "alegra_fields": {"event": "config_rejected", "error": pulled.error}
+                        },
+                    )
+                else:
+                    new = pulled.config or self._bootstrap_config
+                    self._reconfigure(replace(tx, action="apply_central_config"), new)
+                self._config_marker = pulled.marker
+            for counter_id, username in sede_sync.revoked_signed_in(tx.conn):
+                if counter_id in self._counters:
+                    revoke = replace(tx, action="revoke_user", username=username)
+                    self._release_counter(revoke, counter_id, "revoked")
+        except BaseException:
+            self._restore_config_state(saved)
+            raise
+        messages = sede_sync.current_messages(sede_sync.display_messages(tx.conn), tx.now)
+        if messages != self._messages:
+            self._messages = messages
+            tx.outcome.display_changed = True
+        day_start = self._day_start(self._business_date(tx.now))
+        if day_start != self._pruned_before:
+            sede_sync.prune_past_appointments(tx.conn, day_start)
+            self._pruned_before = day_start
+        # retained state of what no longer exists is cleared by the transport, not republished
+        tx.outcome.changed_counters -= tx.outcome.removed_counters
+        tx.outcome.changed_services -= tx.outcome.removed_services
+
+    def _config_state(self) -> tuple[Any, ...]:
+        return (
+            self.config,
+            self._tz,
+            self._policy,
+            self._services,
+            self._counters,
+            self._staff,
+            self._offered,
+            self._config_marker,
+        )
+
+    def _restore_config_state(self, state: tuple[Any, ...]) -> None:
+        (
+            self.config,
+            self._tz,
+            self._policy,
+            self._services,
+            self._counters,
+            self._staff,
+            self._offered,
+            self._config_marker,
+        ) = state
+
+    def _reconfigure(self, tx: _Tx, new: SedeConfig) -> None:
+        """Switch to ``new``: removed counters are released (their tickets go back to the
+        line), new counters get their row, open counters keep only services they still
+        attend, services withdrawn while tickets are live keep working for those tickets."""
+        old_services, old_counters = self._services, self._counters
+        kept_ids = {c.id for c in new.counters}
+        removed = [counter_id for counter_id in old_counters if counter_id not in kept_ids]
+        for counter_id in removed:
+            self._release_counter(tx, counter_id, "counter_removed")
+        self.config = new
+        self._tz = ZoneInfo(new.timezone)
+        self._policy = new.queue
+        self._services = {s.code: s for s in new.services}
+        self._offered = set(self._services)
+        self._services.update(sede_sync.orphan_services(tx.conn, self._services, old_services))
+        self._counters = {c.id: c for c in new.counters}
+        self._staff = {u.username: u for u in new.staff}
+        for counter in new.counters:
+            tx.conn.execute(
+                "INSERT INTO counters (counter_id, updated_at) VALUES (?, ?) "
+                "ON CONFLICT (counter_id) DO NOTHING",
+                (counter.id, tx.now_iso),
+            )
+            row = self._counter_row(tx.conn, counter.id)
+            if row["status"] == "closed":
+                continue  # opening takes the configured services afresh
+            active = json.loads(row["active_services"])
+            still = [code for code in counter.services if code in active] or list(counter.services)
+            if still != active:
+                self._update_counter(tx, row, "reconfigured", {"active_services": _dumps(still)})
+                tx.outcome.changed_services.update(active)
+        self._recount_lines()
+        summary = {
+            "services": sorted(self._offered),
+            "counters": sorted(self._counters),
+            "source": "central" if new is not self._bootstrap_config else "toml",
+        }
+        before = {"services": sorted(old_services), "counters": sorted(old_counters)}
+        self._audit(tx, entity_type="hub", entity_id=self.sede_id, before=before, after=summary)
+        self._outbox(tx, "hub.config_applied", "hub", self.sede_id, summary)
+        out = tx.outcome
+        out.config_changed = True
+        out.display_changed = True
+        out.removed_counters.update(removed)
+        out.removed_services.update(code for code in old_services if code not in self._services)
+        out.changed_services.update(self._services)
+        out.changed_counters.update(self._counters)
+
+    def _release_counter(self, tx: _Tx, counter_id: str, reason: str) -> None:
+        """Free a counter whose user or whose place central withdrew: tickets in hand and
+        parked go back to their line (arrival kept), the pause and session end and the user
+        is signed out; for a removed counter, tickets sent to it return to the common line."""
+        in_hand = tx.conn.execute(
+            "SELECT * FROM tickets WHERE counter_id = ? AND status IN ('called', 'serving')",
+            (counter_id,),
+        ).fetchall()
+        directed = []
+        if reason == "counter_removed":
+            directed = tx.conn.execute(
+                "SELECT * FROM tickets WHERE target_counter_id = ? AND status = 'waiting'",
+                (counter_id,),
+            ).fetchall()
+        for ticket in [*in_hand, *directed]:
+            self._update_ticket(
+                tx,
+                ticket,
+                "returned_to_line",
+                _back_to_line(ticket["service_code"], None),
+                details={"reason": reason},
+            )
+        counter = self._counter_row(tx.conn, counter_id)
+        if counter["status"] != "closed":
+            counter = self._close(tx, counter)
+        if counter["username"] is not None:
+            self._end_session(tx, counter, reason)
+            counter = self._counter_row(tx.conn, counter_id)
+            self._update_counter(tx, counter, "signed_out", {"username": None, "session_id": None})
 
     # ------------------------------------------------------------------ admin / seeding
 
@@ -1815,6 +1968,8 @@ class HubEngine:
     def _counter_state(self, conn: sqlite3.Connection, counter_id: str) -> CounterState:
         config = self._counters[counter_id]
         row = self._counter_row(conn, counter_id)
+        if row is None:  # added by central's configuration, not committed in this snapshot
+            raise DomainError(ErrorCode.UNKNOWN_COUNTER, field="counter_id")
         current = self._in_hand(conn, counter_id)
         parked = conn.execute(
             "SELECT * FROM tickets WHERE counter_id = ? AND status = 'parked' ORDER BY arrived_at",
@@ -1880,6 +2035,7 @@ class HubEngine:
                 if r["counter_id"] in self._counters
             ],
             waiting=waiting,
+            messages=list(self._messages),
         )
 
     def _call_view(
