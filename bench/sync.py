@@ -17,7 +17,8 @@ Prints ONE JSON object (keys below are an interface, see issue 5):
                            scheduler and file watcher, as in ``alegra hub run``)
 plus the ratio, the p50, settings and pass/fail per target (>= 10,000 events/s, >= 30 % of raw,
 p99 < 2 s). The backlog is made of the hub's own ticket events (issued, called, started,
-finished; four per ticket) cloned from payloads the engine wrote, with fresh ids.
+finished; four per ticket) cloned from payloads the engine wrote, with fresh UUIDv7 ids as the
+engine makes them.
 """
 
 from __future__ import annotations
@@ -118,6 +119,8 @@ def _sample_ticket_events(tmp: Path) -> list[tuple[str, str, str, dict[str, Any]
 
 def _fill_backlog(db_path: Path, sample: list, events: int) -> int:
     """Write ``events`` outbox rows (whole tickets) into a fresh hub file."""
+    import uuid6
+
     from hub.domain.engine import HubEngine
     from hub.domain.store import begin_immediate, iso
     from sync import devtools
@@ -133,15 +136,17 @@ def _fill_backlog(db_path: Path, sample: list, events: int) -> int:
     rows = []
     tickets = events // len(sample)
     for _ in range(tickets):
-        ticket_id = str(uuid.uuid4())
+        # fresh ids of the kind the engine makes (UUIDv7, time-ordered), so the indexes see
+        # what they see in production
+        ticket_id = str(uuid6.uuid7())
         for event_type, aggregate_type, _old, payload in sample:
             body = json.loads(json.dumps(payload))
             body["ticket"]["id"] = ticket_id
-            body["event"]["id"] = str(uuid.uuid4())
+            body["event"]["id"] = str(uuid6.uuid7())
             body["event"]["ticket_id"] = ticket_id
             rows.append(
                 (
-                    str(uuid.uuid4()),
+                    str(uuid6.uuid7()),
                     meta["sede_id"],
                     int(meta["hub_epoch"]),
                     event_type,

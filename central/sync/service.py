@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 import uuid6
@@ -34,7 +34,7 @@ from contracts.sync import (
 )
 from sync.protocol.ack import contiguous_through
 from sync.protocol.cursor import START, Cursor, row_check
-from sync.protocol.events import validate_payload
+from sync.protocol.events import certainly_valid, instant, validate_payload
 from sync.protocol.fingerprint import canonical, fingerprint
 from sync.protocol.records import (
     INTAKE_FIELDS,
@@ -46,6 +46,25 @@ from sync.protocol.records import (
 log = logging.getLogger(__name__)
 
 SILENT_AFTER = timedelta(minutes=30)
+
+
+
+@dataclass(frozen=True)
+class TicketWrites:
+    """The ticket rows a batch is about to write: ``tickets`` (upserted, newest revision wins),
+    ``events`` (inserted unless their id is held) and each event's payload as the hub sent it
+    (``histories``, parallel to ``events``)."""
+
+    tickets: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    histories: list[dict[str, Any]]
+
+
+# Figures other modules derive from the synced tickets, kept in the apply transaction: a hook
+# sees the writes before they happen and returns what to run right after them (or None).
+# Registered by those modules (central.activities.rollup.install).
+TicketHook = Callable[[Connection, TicketWrites], Callable[[], None] | None]
+TICKET_HOOKS: list[TicketHook] = []
 
 
 class EpochConflictError(Exception):
@@ -81,14 +100,18 @@ def _insert(conn: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-def _pg_type(column: Any) -> str:
-    kind = type(column.type).__name__.upper()
-    return {
-        "BIGINTEGER": "bigint",
-        "INTEGER": "integer",
-        "BOOLEAN": "boolean",
-        "DATETIME": "timestamptz",
-    }.get(kind, "text")
+def _pg_copy(cursor: Any, target: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """COPY the rows into ``target``: psycopg formats each row in C and the server parses the
+    COPY text stream far more cheaply than JSON or per-column arrays built in Python."""
+    pick = operator.itemgetter(*columns)
+    names = ", ".join(f'"{c}"' for c in columns)
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        if len(columns) == 1:
+            for row in rows:
+                copy.write_row((pick(row),))
+        else:
+            for row in rows:
+                copy.write_row(pick(row))
 
 
 def _pg_bulk(
@@ -99,28 +122,40 @@ def _pg_bulk(
     keys: list[str] | None = None,
     newer_only: bool = False,
 ) -> None:
-    """One INSERT ... SELECT FROM unnest(arrays) for the whole list on PostgreSQL: a single
-    round trip instead of one statement per row. ``keys`` adds ON CONFLICT DO NOTHING, or with
-    ``newer_only`` DO UPDATE when the incoming revision is newer. Table and column names come
-    from the table definitions, never from input."""
+    """Bulk write on PostgreSQL with COPY: straight into the table for a plain insert; with
+    ``keys``, into a session-local staging table (``LIKE`` the target, emptied at commit) and
+    then one INSERT ... SELECT ... ON CONFLICT DO NOTHING, or with ``newer_only`` DO UPDATE when
+    the incoming revision is newer. Rows must not repeat a key when ``newer_only`` (callers keep
+    the newest per key). Table and column names come from the table definitions, never from
+    input."""
     columns = list(rows[0])
-    names = ", ".join(columns)
-    arrays = ", ".join(f"%b::{_pg_type(table.c[c])}[]" for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
-    if keys:
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        if not keys:
+            _pg_copy(cursor, table.name, columns, rows)
+            return
+        stage = f"sync_stage_{table.name}"
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+            f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        _pg_copy(cursor, stage, columns, rows)
+        names = ", ".join(f'"{c}"' for c in columns)
         conflict = ", ".join(keys)
+        # the staging rows are consumed by the same statement (DELETE ... RETURNING)
+        sql = (
+            f"WITH staged AS (DELETE FROM {stage} RETURNING {names}) "  # noqa: S608
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM staged"
+        )
         if newer_only:
-            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in keys)
+            updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in keys)
             sql += (
                 f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
                 f" WHERE {table.name}.revision < EXCLUDED.revision"
             )
         else:
             sql += f" ON CONFLICT ({conflict}) DO NOTHING"
-    # binary parameters: text arrays are sent without per-element quoting (JSON bodies)
-    raw = conn.connection.dbapi_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(sql, tuple([row[c] for row in rows] for c in columns))
+        cursor.execute(sql)
 
 
 def bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -350,8 +385,13 @@ def _apply_effects(
     counts: _Counts,
 ) -> set[str]:
     """Apply the events' effects in bulk; return the ids of poison events (dead-lettered)."""
+
+    def body(value: Any) -> str:
+        return _storable(_dumps(value))
+
     tickets: dict[str, dict[str, Any]] = {}
     ticket_events: list[dict[str, Any]] = []
+    histories: list[dict[str, Any]] = []
     sessions: dict[str, dict[str, Any]] = {}
     pauses: dict[str, dict[str, Any]] = {}
     counters: dict[str, dict[str, Any]] = {}
@@ -370,15 +410,19 @@ def _apply_effects(
                 raise ValueError("evento demasiado grande para el lote")
             if event.payload is not None and not isinstance(event.payload, dict):
                 raise ValueError("el contenido del evento debe ser un objeto JSON")
-            parsed = validate_payload(event.aggregate_type, event.payload)
-            payload = event.payload or {}
             kind = event.aggregate_type
+            if certainly_valid(kind, event.payload):
+                parsed = None
+            else:
+                parsed = validate_payload(kind, event.payload)
+            payload = event.payload or {}
             if kind == "ticket":
                 record, history = payload["ticket"], payload["event"]
                 if record.get("sede_id") != sede_id:
                     raise ValueError("el turno pertenece a otra sede")
-                ticket_body = _storable(_dumps(record))
-                event_body = _storable(_dumps(history))
+                instant(history["at"])  # figures derived from the history compute with it
+                ticket_body = body(record)
+                event_body = body(history)
                 keep_newer(
                     tickets,
                     record["id"],
@@ -408,6 +452,7 @@ def _apply_effects(
                         "body": event_body,
                     }
                 )
+                histories.append(history)
             elif kind == "counter_session":
                 keep_newer(
                     sessions,
@@ -421,7 +466,7 @@ def _apply_effects(
                         "signed_out_at": payload.get("signed_out_at"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _storable(_dumps(payload)),
+                        "body": body(payload),
                     },
                 )
             elif kind == "counter_pause":
@@ -437,7 +482,7 @@ def _apply_effects(
                         "ended_at": payload.get("ended_at"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _storable(_dumps(payload)),
+                        "body": body(payload),
                     },
                 )
             elif kind == "counter":
@@ -451,7 +496,7 @@ def _apply_effects(
                         "username": payload.get("username"),
                         "revision": payload["revision"],
                         "updated_at": payload["updated_at"],
-                        "body": _storable(_dumps(payload)),
+                        "body": body(payload),
                     },
                 )
             elif kind == "case_intake":
@@ -468,7 +513,7 @@ def _apply_effects(
                         "aggregate_type": event.aggregate_type,
                         "aggregate_id": event.aggregate_id,
                         "created_at": event.created_at.isoformat(),
-                        "payload": _storable(_dumps(payload)),
+                        "payload": body(payload),
                     }
                 )
                 if kind == "appointment":
@@ -486,8 +531,13 @@ def _apply_effects(
                     "received_at": now,
                 }
             )
-    _upsert_newer(conn, m.sync_ticket, list(tickets.values()), ["id"])
+    # modules keeping figures derived from ticket events look before and after the writes
+    writes = TicketWrites(list(tickets.values()), ticket_events, histories)
+    finishers = [f for hook in TICKET_HOOKS if (f := hook(conn, writes)) is not None]
+    _upsert_newer(conn, m.sync_ticket, writes.tickets, ["id"])
     _insert_ignore(conn, m.sync_ticket_event, ticket_events)
+    for finish in finishers:
+        finish()
     _upsert_newer(conn, m.sync_counter_session, list(sessions.values()), ["id"])
     _upsert_newer(conn, m.sync_counter_pause, list(pauses.values()), ["id"])
     _upsert_newer(conn, m.sync_counter_state, list(counters.values()), ["sede_id", "counter_id"])
@@ -780,10 +830,8 @@ def put_central_record(
     values: dict[str, Any],
     delete: bool = False,
 ) -> dict[str, Any]:
-    """Create, update or delete (tombstone) an appointment or display message. A display
-    message is logged for its sede in the same transaction; appointments are published at
-    pull time within their date window (``appointment_documents``), so one scheduled weeks
-    ahead travels once it enters the window and a past one is withdrawn."""
+    """Create, update or delete (tombstone) an appointment or display message and log it for
+    its sede in the same transaction."""
     record_id = values.get("id") or str(uuid6.uuid7())
     current = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
     now = _now()
@@ -796,8 +844,6 @@ def put_central_record(
         row = {**dict(current), **values, "revision": current["revision"] + 1, "updated_at": now}
         row["deleted"] = delete or bool(current["deleted"]) and not values
         conn.execute(table.update().where(table.c.id == record_id).values(**row))
-    if record_type == RecordType.APPOINTMENT:
-        return row
     body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
     log_change(
         conn,
@@ -809,49 +855,6 @@ def put_central_record(
         body=body,
     )
     return row
-
-
-APPOINTMENT_BODY = ("id", "sede_id", "code", "dni", "service_code", "scheduled_at")
-
-
-def appointment_window(
-    *, timezone: str, days: int, now: datetime | None = None
-) -> tuple[datetime, datetime]:
-    """[start of today, start of today + days + 1) in the sede's time zone, as UTC."""
-    zone = ZoneInfo(timezone)
-    local = (now or _now()).astimezone(zone)
-    start = datetime.combine(local.date(), time(0), zone)
-    return start.astimezone(UTC), (start + timedelta(days=days + 1)).astimezone(UTC)
-
-
-def appointment_documents(
-    conn: Connection, *, sede_id: str, timezone: str, days: int, now: datetime | None = None
-) -> list[Change]:
-    """The sede's live appointments of today and the next ``days`` days, as derived records
-    (what the hub needs to check a citizen in; no status: the sede owns it once checked in)."""
-    start, end = appointment_window(timezone=timezone, days=days, now=now)
-    table = m.sync_appointment
-    rows = conn.execute(
-        select(*[table.c[k] for k in APPOINTMENT_BODY])
-        .where(
-            table.c.sede_id == sede_id,
-            table.c.deleted.is_(False),
-            table.c.scheduled_at >= start,
-            table.c.scheduled_at < end,
-        )
-        .order_by(table.c.scheduled_at, table.c.id)
-    ).mappings()
-    docs = []
-    for row in rows:
-        body = dict(row)
-        scheduled = body["scheduled_at"]
-        if scheduled.tzinfo is None:  # SQLite hands back naive UTC
-            scheduled = scheduled.replace(tzinfo=UTC)
-        body["scheduled_at"] = scheduled.astimezone(UTC).isoformat()
-        docs.append(
-            Change(record_type=RecordType.APPOINTMENT, record_id=row["id"], revision=0, body=body)
-        )
-    return docs
 
 
 def publish_derived(conn: Connection, *, sede_id: str, documents: list[Change]) -> int:

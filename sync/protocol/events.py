@@ -4,6 +4,8 @@ never blocking the events behind it. Unknown types are kept as generic site even
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -108,6 +110,76 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "case_intake": IntakePayload,
     "printer_fault": PrinterFault,
 }
+
+
+# an ISO 8601 instant as the hubs write it (date, time, optional fraction, offset): readable
+# alike by Python and by both databases' casts, which central's figures rely on
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+def instant(value: Any) -> datetime:
+    """The aware datetime a ticket event's ``at`` names; ValueError when it names none."""
+    if type(value) is not str or _INSTANT.fullmatch(value) is None:
+        raise ValueError("el momento del evento no es una fecha y hora ISO 8601 con zona")
+    return datetime.fromisoformat(value)  # ValueError for an impossible date or time
+
+
+# (key, shortest, longest) of the text fields TicketPayload constrains
+_TICKET_TEXT = (
+    ("id", 1, 80),
+    ("sede_id", 1, 80),
+    ("business_date", 10, 10),
+    ("service_code", 1, 80),
+    ("number", 1, 20),
+    ("status", 1, 20),
+    ("updated_at", 0, None),
+)
+_EVENT_TEXT = (
+    ("id", 1, 80),
+    ("ticket_id", 1, 80),
+    ("event_type", 1, 40),
+    ("to_status", 1, 20),
+    ("at", 0, None),
+)
+
+
+def _texts_ok(record: dict[str, Any], spec: tuple[tuple[str, int, int | None], ...]) -> bool:
+    for key, shortest, longest in spec:
+        value = record.get(key)
+        if type(value) is not str or len(value) < shortest:
+            return False
+        if longest is not None and len(value) > longest:
+            return False
+    return True
+
+
+def _ticket_ok(payload: dict[str, Any]) -> bool:
+    """True only when ``TicketPayload`` certainly accepts the payload (exact types, no
+    coercion needed). Anything else goes through the model, which decides and explains."""
+    if len(payload) != 2:
+        return False
+    record, event = payload.get("ticket"), payload.get("event")
+    if type(record) is not dict or type(event) is not dict:
+        return False
+    revision = record.get("revision")
+    return (
+        type(revision) is int
+        and revision >= 1
+        and _texts_ok(record, _TICKET_TEXT)
+        and _texts_ok(event, _EVENT_TEXT)
+    )
+
+
+# aggregate_type -> a plain check that accepts only payloads its model accepts (the model,
+# with its object construction, costs several times more on the sync hot path)
+QUICK_CHECKS = {"ticket": _ticket_ok}
+
+
+def certainly_valid(aggregate_type: str, payload: Any) -> bool:
+    """Whether the payload passes its model without running it: a fast path for the bulk
+    types. False means "not known", never "invalid": run ``validate_payload`` then."""
+    check = QUICK_CHECKS.get(aggregate_type)
+    return check is not None and type(payload) is dict and check(payload)
 
 
 def validate_payload(aggregate_type: str, payload: dict[str, Any] | None) -> BaseModel | None:
