@@ -9,7 +9,6 @@ from central.activities.models import (
     ActivityPlanTarget,
     ManualActivity,
     QueueDay,
-    RollupState,
 )
 from central.audit.models import AuditChainHead, AuditEvent
 from central.auth.models import RefreshToken, TokenFamily, WebSession
@@ -58,7 +57,6 @@ __all__ = [
     "OpeningHours",
     "QueueDay",
     "RefreshToken",
-    "RollupState",
     "Sede",
     "SedeService",
     "SensitiveNote",

@@ -69,8 +69,8 @@ class ManualActivity(SQLModel, table=True):
 
 class QueueDay(SQLModel, table=True):
     """Attentions per sede, staff username and business day, rolled up from the synced ticket
-    events (sources.refresh_queue_days) so a district's month reads a few thousand rows, not
-    every ticket event. Recomputed for each (sede, day) whose tickets changed."""
+    events so a district's month reads a few thousand rows, not every ticket event. Kept by the
+    sync apply transaction (central.activities.rollup), incrementally per ticket."""
 
     __tablename__ = "activity_queue_day"
 
@@ -80,12 +80,3 @@ class QueueDay(SQLModel, table=True):
     attentions: int = 0
     timed_attentions: int = 0
     serving_seconds: float = 0.0
-
-
-class RollupState(SQLModel, table=True):
-    """How far the roll-up has read ``sync_ticket.received_at`` (one row per roll-up)."""
-
-    __tablename__ = "activity_rollup_state"
-
-    name: str = Field(primary_key=True, max_length=40)
-    watermark: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -643,7 +643,6 @@ def supervision_report(
     # executed at the counters (queue synced from the hubs): keyed by hub username
     by_username: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
     if present.queue and sede_ids:
-        sources.refresh_queue_days(conn)  # committed by the caller; a rollback only delays it
         for day in sources.attention_days(
             conn, sede_ids=sede_ids, first_day=first_day, last_day=last_day
         ):

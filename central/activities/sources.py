@@ -55,14 +55,6 @@ sync_ticket = table(
     column("sede_id", String),
     column("business_date", String),
 )
-# the same table with the column the roll-up watches
-sync_ticket_ext = table(
-    "sync_ticket",
-    column("sede_id", String),
-    column("business_date", String),
-    column("received_at", DateTime(timezone=True)),
-)
-ROLLUP_OVERLAP = timedelta(minutes=5)
 sync_ticket_event = table(
     "sync_ticket_event",
     column("id", String),
@@ -174,9 +166,24 @@ class AttentionDay:
     serving_seconds: float
 
 
-def _aggregate(conn: Connection, *, sede_ids: list[str], days: list[str]) -> list[dict]:
-    """Attentions per sede, staff username and business day, straight from the ticket events."""
+def aggregate_attentions(
+    conn: Connection,
+    *,
+    sede_ids: list[str] | None = None,
+    days: list[str] | None = None,
+    ticket_ids: list[str] | None = None,
+) -> list[dict]:
+    """Attentions per sede, staff username and business day, straight from the ticket events
+    (of the given sedes and days, or of the given tickets: each ticket's attentions depend on
+    its own events only, so any set of tickets can be aggregated on its own)."""
     e, t = sync_ticket_event, sync_ticket
+    scope = []
+    if sede_ids is not None:
+        scope.append(t.c.sede_id.in_(sede_ids))
+    if days is not None:
+        scope.append(t.c.business_date.in_(days))
+    if ticket_ids is not None:
+        scope.append(t.c.id.in_(ticket_ids))
     events = (
         select(
             e.c.ticket_id,
@@ -191,8 +198,7 @@ def _aggregate(conn: Connection, *, sede_ids: list[str], days: list[str]) -> lis
         )
         .select_from(e.join(t, t.c.id == e.c.ticket_id))
         .where(
-            t.c.sede_id.in_(sede_ids),
-            t.c.business_date.in_(days),
+            *scope,
             # only the events entering or leaving "serving" make segments: the event after
             # one entering "serving" is always the one leaving it
             or_(e.c.to_status == "serving", e.c.from_status == "serving"),
@@ -235,58 +241,11 @@ def _aggregate(conn: Connection, *, sede_ids: list[str], days: list[str]) -> lis
     ]
 
 
-def _insert_ignore(conn: Connection, table_, values: dict):  # noqa: ANN001, ANN202
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return conn.execute(dialect_insert(table_).values(**values).on_conflict_do_nothing())
-
-
-def refresh_queue_days(conn: Connection, *, now: datetime | None = None) -> int:
-    """Bring the daily roll-up up to date: recompute every (sede, business day) with a ticket
-    received since the last refresh. The window reaches back ``ROLLUP_OVERLAP`` before the
-    watermark so tickets of transactions still open at the last refresh are not missed
-    (recomputing a day is idempotent). Serialised by locking the state row (SQLite: the
-    transaction's write lock). Returns the number of (sede, day) recomputed."""
-    from central.activities.models import QueueDay, RollupState
-
-    now = now or datetime.now(UTC)
-    state = RollupState.__table__  # type: ignore[attr-defined]
-    _insert_ignore(conn, state, {"name": "queue", "watermark": None})
-    stmt = select(state.c.watermark).where(state.c.name == "queue")
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    watermark = conn.execute(stmt).scalar_one()
-    t = sync_ticket_ext.c
-    dirty = select(t.sede_id, t.business_date).distinct()
-    if watermark is not None:
-        since = watermark.replace(tzinfo=UTC) if watermark.tzinfo is None else watermark
-        dirty = dirty.where(t.received_at > since - ROLLUP_OVERLAP)
-    by_sede: dict[str, list[str]] = defaultdict(list)
-    for sede_id, day in conn.execute(dirty):
-        by_sede[sede_id].append(day)
-    rollup = QueueDay.__table__  # type: ignore[attr-defined]
-    recomputed = 0
-    for sede_id, days in by_sede.items():
-        for start in range(0, len(days), 200):
-            chunk = sorted(days[start : start + 200])
-            rows = _aggregate(conn, sede_ids=[sede_id], days=chunk)
-            conn.execute(
-                rollup.delete().where(rollup.c.sede_id == sede_id, rollup.c.day.in_(chunk))
-            )
-            if rows:
-                conn.execute(rollup.insert(), rows)
-            recomputed += len(chunk)
-    conn.execute(state.update().where(state.c.name == "queue").values(watermark=now))
-    return recomputed
-
-
 def attention_days(
     conn: Connection, *, sede_ids: Iterable[str], first_day: date, last_day: date
 ) -> list[AttentionDay]:
-    """Attentions per sede, staff username and business day, with their serving time (from the
-    roll-up: call ``refresh_queue_days`` first in the same transaction)."""
+    """Attentions per sede, staff username and business day, with their serving time, from the
+    roll-up the sync apply keeps current (``central.activities.rollup``): a read, no write."""
     from central.activities.models import QueueDay
 
     sedes = sorted(set(sede_ids))
@@ -300,6 +259,7 @@ def attention_days(
             q.sede_id.in_(sedes),
             q.day >= first_day.isoformat(),
             q.day <= last_day.isoformat(),
+            q.attentions > 0,
         )
     ).all()
     return [

@@ -216,7 +216,6 @@ def supervision(
         workload_ceiling=settings.workload_ceiling,
         max_months=settings.max_report_months,
     )
-    session.commit()  # keeps the roll-up of synced attentions the report refreshed
     return report
 
 
