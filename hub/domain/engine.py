@@ -226,6 +226,8 @@ class HubEngine:
         now = self._now()
         store.migrate(self._conn, now=now)
         intake.migrate(self._conn)  # case intakes are taken offline, before any sync
+        # the matters counters offer (central's once pulled), refreshed by housekeeping
+        self._matter_catalogue = intake.matter_catalogue(self._conn)
         self._last_due_limit = ordering.due_limit(now, self._policy.appointment_window_min)
         self._bootstrap(now)
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {store.WRITER_AUTOCHECKPOINT_PAGES}")
@@ -1610,6 +1612,10 @@ class HubEngine:
         if messages != self._messages:
             self._messages = messages
             tx.outcome.display_changed = True
+        matters = intake.matter_catalogue(tx.conn)
+        if matters != self._matter_catalogue:  # central's catalogue pulled: republish config
+            self._matter_catalogue = matters
+            tx.outcome.config_changed = True
         day_start = self._day_start(self._business_date(tx.now))
         if day_start != self._pruned_before:
             sede_sync.prune_past_appointments(tx.conn, day_start)
@@ -1854,8 +1860,7 @@ class HubEngine:
         )
 
     def _matters(self) -> dict[str, str]:
-        with self._lock:
-            return intake.matter_catalogue(self._conn)
+        return self._matter_catalogue  # no lock: the state publisher renders config too
 
     def open_state_reader(self) -> StateReader:
         """A read-only connection of its own for rendering the published states off the

@@ -262,7 +262,12 @@ def test_matters_come_from_the_pulled_catalogue_once_there_is_one(hub, engine, s
             (json.dumps({"matters": [{"code": "tenencia", "name": "Tenencia y custodia"}]}),),
         )
     conn.close()
+    # housekeeping (every few seconds) picks it up and has the config republished
+    assert engine.sede_info().matters[0].code == "alimentos"
+    outcome = engine.housekeeping()
+    assert outcome.config_changed
     assert [m.code for m in engine.sede_info().matters] == ["tenencia"]
+    assert not engine.housekeeping().config_changed
     refused = hub.counter("v1", "open_case_intake", **form())
     assert refused.error.code == ErrorCode.UNKNOWN_MATTER
     hub.ok(hub.counter("v1", "open_case_intake", **form(matter="tenencia")))
