@@ -20,6 +20,9 @@ KEYS = {
     "command_roundtrip_p50_ms",
     "raw_mqtt_roundtrip_p50_ms",
     "call_to_display_p50_ms",
+    "tickets_ratio",
+    "command_roundtrip_p99_ratio",
+    "call_to_display_p99_ratio",
 }
 
 
@@ -42,3 +45,9 @@ def test_bench_prints_one_json_object_with_the_interface_keys(tmp_path):
     assert set(report["pass"]) >= {"tickets_per_s>=1000", "command_roundtrip_p99<20ms"}
     assert report["detail"]["hub_over_mqtt"]["hub_exit_code"] == 0
     assert report["detail"]["hub_over_mqtt"]["call_to_display"]["n"] == 5
+    # the raw limit is measured between the hub's cycles, all the samples asked for
+    assert report["detail"]["hub_over_mqtt"]["raw_mqtt_roundtrip"]["n"] == 20
+    assert report["command_roundtrip_p99_ratio"] == pytest.approx(
+        report["command_roundtrip_p99_ms"] / report["raw_mqtt_roundtrip_p99_ms"], rel=1e-2
+    )
+    assert set(report["pass"]) >= {"command_within_3x_raw_mqtt", "call_within_3x_raw_mqtt"}
