@@ -8,17 +8,26 @@ test reads back from the app's router:
 - ``signed_in`` — any signed-in user (their own profile, password, sign-out);
 - ``current_device`` — an enrolled, unrevoked sede device (sync uses it);
 - ``public`` — no credentials (health, sign-in, enrollment exchange).
+
+Cost per request (the list endpoints are the hot path, see docs/central.md "Benchmark"): the
+settings and session dependencies are ``async`` and do no I/O on the event loop except closing a
+read-only session (which does none on PostgreSQL and a local ROLLBACK on SQLite), so a request
+takes two threadpool hops (the access rule, the view) plus one to close a read-write session;
+the access rule is one query (token family + user + profiles). Views that only read are marked
+``@read_only``: on GET/HEAD their session is a ReadOnlySession (central.core.db).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from central.auth import service as auth_service
 from central.auth.policy import ACTIONS, Area, area_for
@@ -29,6 +38,7 @@ from central.domain.actor import Actor
 from central.domain.errors import PermissionDenied, Unauthenticated
 from central.settings import CentralSettings
 from central.users.models import User
+from contracts.errors import ErrorCode
 
 PERMISSION_ATTR = "alegra_permission"
 _bearer = HTTPBearer(auto_error=False, description="Token de acceso (`POST /api/v1/auth/token`)")
@@ -37,17 +47,48 @@ _device_bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> CentralSettings:
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+READ_ONLY_ATTR = "alegra_read_only"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(endpoint: F) -> F:
+    """Mark a view that never writes (put it under ``@router.get``): on GET/HEAD its request
+    session is a ReadOnlySession — no write lock on SQLite, no BEGIN on PostgreSQL — which
+    raises ReadOnlySessionError on any write. Views that write (audited sensitive reads, sync
+    pulls, rollups) must not carry it; without it nothing changes."""
+    setattr(endpoint, READ_ONLY_ATTR, True)
+    return endpoint
+
+
+def _read_only_request(request: Request) -> bool:
+    if request.method not in _SAFE_METHODS:
+        return False
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return getattr(endpoint, READ_ONLY_ATTR, False) is True
+
+
+async def get_settings(request: Request) -> CentralSettings:
+    """async: no I/O, so no threadpool hop."""
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; views commit explicitly, anything uncommitted is rolled back."""
-    session = new_session(request.app.state.engine)
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; views commit explicitly, anything uncommitted is rolled back.
+    async: making a session does no I/O (it connects on first use, in the sync dependency or
+    view). Closing a read-write session that holds a connection does (rollback, pool check-in),
+    so that goes to the threadpool (shielded: the connection must always go back); a read-only
+    one closes in place (no I/O on PostgreSQL's autocommit, a local ROLLBACK on SQLite)."""
+    read_only_session = _read_only_request(request)
+    session = new_session(request.app.state.engine, read_only=read_only_session)
     try:
         yield session
     finally:
-        session.close()
+        if read_only_session or not session.in_transaction():
+            session.close()
+        else:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -64,23 +105,80 @@ def anonymous_actor(request: Request) -> Actor:
     )
 
 
-@dataclass(frozen=True)
-class Principal:
+class _LazyUser:
+    """``user``: the signed-in account's ORM row, attached to the request session, loaded on
+    first use (most views need only the actor; those that change the account get the row)."""
+
+    __slots__ = ()
+
+    def _load_user(self) -> User:
+        user = self._user  # type: ignore[attr-defined]
+        if user is None:
+            user = self._session.get(User, self.actor.user_id)  # type: ignore[attr-defined]
+            if user is None or not user.active:
+                raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
+            object.__setattr__(self, "_user", user)
+        return user
+
+
+class Principal(_LazyUser):
     """A signed-in API user."""
 
-    actor: Actor
-    user: User
-    token_family_id: str
+    __slots__ = ("actor", "token_family_id", "must_change_password", "_user", "_session")
+
+    def __init__(
+        self,
+        actor: Actor,
+        user: User | None = None,
+        token_family_id: str = "",
+        *,
+        session: Session | None = None,
+        must_change_password: bool | None = None,
+    ) -> None:
+        if user is None and session is None:
+            raise ValueError("a Principal needs the user or the session to load it from")
+        self.actor = actor
+        self.token_family_id = token_family_id
+        self.must_change_password = (
+            bool(user.must_change_password)
+            if must_change_password is None and user
+            else bool(must_change_password)
+        )
+        self._user = user
+        self._session = session
+
+    @property
+    def user(self) -> User:
+        return self._load_user()
 
 
-@dataclass(frozen=True)
-class Authorized:
+class Authorized(_LazyUser):
     """A principal allowed to do ``action`` within ``area``."""
 
-    actor: Actor
-    user: User
-    area: Area
-    action: str
+    __slots__ = ("actor", "area", "action", "_user", "_session")
+
+    def __init__(
+        self,
+        actor: Actor,
+        user: User | None = None,
+        area: Area | None = None,
+        action: str = "",
+        *,
+        session: Session | None = None,
+    ) -> None:
+        if user is None and session is None:
+            raise ValueError("an Authorized needs the user or the session to load it from")
+        if area is None:
+            raise ValueError("an Authorized needs its area")
+        self.actor = actor
+        self.area = area
+        self.action = action
+        self._user = user
+        self._session = session
+
+    @property
+    def user(self) -> User:
+        return self._load_user()
 
 
 def _principal(
@@ -91,13 +189,21 @@ def _principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    user, profiles, family_id = auth_service.user_from_access_token(
+    holder = auth_service.token_holder(
         session=session, settings=settings, token=credentials.credentials
     )
     actor = auth_service.actor_for(
-        user, profiles, request_id=getattr(request.state, "request_id", None), ip=client_ip(request)
+        holder,  # type: ignore[arg-type]  # has the attributes actor_for reads
+        holder.profiles,
+        request_id=getattr(request.state, "request_id", None),
+        ip=client_ip(request),
     )
-    return Principal(actor=actor, user=user, token_family_id=family_id)
+    return Principal(
+        actor=actor,
+        token_family_id=holder.family_id,
+        session=session,
+        must_change_password=holder.must_change_password,
+    )
 
 
 def _mark(function: Callable[..., Any], rule: str) -> Callable[..., Any]:
@@ -130,18 +236,18 @@ def require(action: str) -> Callable[..., Authorized]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Authorized:
         principal = _principal(request, session, settings, credentials)
-        if principal.user.must_change_password:
+        if principal.must_change_password:
             raise PermissionDenied("Debe cambiar su contraseña antes de continuar.")
         area = area_for(principal.actor, action)
         if area.empty:
             raise PermissionDenied()
-        return Authorized(actor=principal.actor, user=principal.user, area=area, action=action)
+        return Authorized(actor=principal.actor, area=area, action=action, session=session)
 
     dependency.__name__ = f"require_{action.replace('.', '_')}"
     return _mark(dependency, action)
 
 
-def _public() -> None:
+async def _public() -> None:
     return None
 
 

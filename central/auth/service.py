@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from central.audit import service as audit
@@ -29,7 +30,7 @@ from central.domain.errors import (
     ValidationFailed,
 )
 from central.settings import CentralSettings
-from central.users.models import User
+from central.users.models import User, UserProfile
 from central.users.service import get_user_by_username, profiles_of
 from contracts.errors import ErrorCode
 
@@ -398,18 +399,81 @@ def sign_out(*, session: Session, actor: Actor, family_id: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a valid access token stands for: enough to build the Actor and apply the policy
+    without loading the User row (deps.Principal loads it when a view asks)."""
+
+    id: str
+    username: str
+    scope_kind: str
+    sede_id: str | None
+    district_id: str | None
+    must_change_password: bool
+    profiles: tuple[str, ...]
+    family_id: str
+
+
+# Built once: constructing the statement costs more than running it (bound per request). Core
+# columns, no ORM objects: the check runs on every authenticated request.
+_TOKEN_HOLDER = (
+    select(
+        User.id,
+        User.username,
+        User.scope_kind,
+        User.sede_id,
+        User.district_id,
+        User.must_change_password,
+        UserProfile.profile,
+    )
+    .select_from(TokenFamily)
+    .join(User, col(User.id) == col(TokenFamily.user_id))
+    .outerjoin(UserProfile, col(UserProfile.user_id) == col(User.id))
+    .where(
+        col(TokenFamily.id) == bindparam("family_id"),
+        col(TokenFamily.user_id) == bindparam("user_id"),
+        col(TokenFamily.revoked_at).is_(None),
+        col(User.active).is_(True),
+    )
+)
+
+
+def token_holder(*, session: Session, settings: CentralSettings, token: str) -> TokenHolder:
+    """The holder of a valid, unrevoked access token: the signature and expiry are checked
+    first, then ONE query (token family not revoked and belonging to the token's subject, user
+    active, their profiles). Nothing of that is cached, so a revoked family or a deactivated
+    account is refused on the very next request."""
+    claims = tokens.decode_token(token, key=settings.resolved_secret_key(), purpose=ACCESS)
+    family_id = str(claims.get("fam", ""))
+    rows = (
+        session.connection()
+        .execute(_TOKEN_HOLDER, {"family_id": family_id, "user_id": str(claims["sub"])})
+        .all()
+    )
+    if not rows:
+        raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
+    first = rows[0]
+    return TokenHolder(
+        id=first.id,
+        username=first.username,
+        scope_kind=first.scope_kind,
+        sede_id=first.sede_id,
+        district_id=first.district_id,
+        must_change_password=bool(first.must_change_password),
+        profiles=tuple(sorted(r.profile for r in rows if r.profile is not None)),
+        family_id=family_id,
+    )
+
+
 def user_from_access_token(
     *, session: Session, settings: CentralSettings, token: str
 ) -> tuple[User, list[str], str]:
-    """The user, profiles and token family of a valid, unrevoked access token."""
-    claims = tokens.decode_token(token, key=settings.resolved_secret_key(), purpose=ACCESS)
-    family = session.get(TokenFamily, str(claims.get("fam", "")))
-    if family is None or family.revoked_at is not None or family.user_id != claims["sub"]:
-        raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
-    user = session.get(User, claims["sub"])
+    """The user (ORM row), profiles and token family of a valid, unrevoked access token."""
+    holder = token_holder(session=session, settings=settings, token=token)
+    user = session.get(User, holder.id)
     if user is None or not user.active:
         raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
-    return user, profiles_of(session, user.id), family.id
+    return user, list(holder.profiles), holder.family_id
 
 
 def revoke_all_credentials(

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from central.audit import service as audit
 from central.auth import service
-from central.auth.deps import Principal, SessionDep, SettingsDep, client_ip, public, signed_in
+from central.auth.deps import (
+    Principal,
+    SessionDep,
+    SettingsDep,
+    client_ip,
+    public,
+    read_only,
+    signed_in,
+)
 from central.auth.schemas import (
     RefreshRequest,
     TokenRequest,
@@ -82,6 +90,7 @@ def sign_out(principal: Annotated[Principal, Depends(signed_in)], session: Sessi
 
 
 @router.get("/me", response_model=UserRead)
+@read_only
 def me(principal: Annotated[Principal, Depends(signed_in)], session: SessionDep) -> UserRead:
     return users.user_read(session, principal.user, list(principal.actor.profiles))
 

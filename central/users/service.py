@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from argon2 import PasswordHasher
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from central.audit import service as audit
@@ -74,6 +75,37 @@ def snapshot(session: Session, user: User) -> dict[str, Any]:
     }
 
 
+# One query for a page of users: the columns UserRead needs (no ORM objects: a list is read,
+# never changed) and each user's profiles aggregated ("a,b"; profile codes have no comma).
+# Built once, with the page bounds as parameters: building a statement (and its cache key)
+# costs more than running it; filters are added per call.
+_USERS_PAGE = (
+    select(
+        User.id,
+        User.username,
+        User.display_name,
+        User.email,
+        User.scope_kind,
+        User.sede_id,
+        User.district_id,
+        User.active,
+        User.locked_until,
+        User.totp_secret,
+        User.must_change_password,
+        User.last_signin_at,
+        User.created_at,
+        User.updated_at,
+        select(func.aggregate_strings(UserProfile.profile, ","))
+        .where(col(UserProfile.user_id) == col(User.id))
+        .scalar_subquery()
+        .label("profiles_csv"),
+    )
+    .order_by(col(User.username))
+    .offset(bindparam("offset"))
+    .limit(bindparam("limit"))
+)
+
+
 def list_users(
     *,
     session: Session,
@@ -83,7 +115,7 @@ def list_users(
     limit: int = 100,
     offset: int = 0,
 ) -> list[UserRead]:
-    stmt = select(User).order_by(col(User.username))
+    stmt = _USERS_PAGE
     if area is not None and not area.national:
         stmt = stmt.where(area.where(sede_column=User.sede_id, district_column=User.district_id))
     if sede_id:
@@ -91,16 +123,12 @@ def list_users(
     if query:
         like = f"%{query.lower()}%"
         stmt = stmt.where(col(User.username).like(like) | col(User.display_name).ilike(like))
-    users = list(session.exec(stmt.offset(offset).limit(limit)).all())
-    profiles: dict[str, list[str]] = {u.id: [] for u in users}
-    if users:
-        for user_id, profile in session.exec(
-            select(UserProfile.user_id, UserProfile.profile).where(
-                col(UserProfile.user_id).in_(list(profiles))
-            )
-        ).all():
-            profiles[user_id].append(profile)
-    return [user_read(session, u, sorted(profiles[u.id])) for u in users]
+    rows = session.connection().execute(stmt, {"offset": offset, "limit": limit}).all()
+    # a row has the attributes user_read reads from a User
+    return [
+        user_read(session, row, sorted(row.profiles_csv.split(",")) if row.profiles_csv else [])  # type: ignore[arg-type]
+        for row in rows
+    ]
 
 
 def user_in_area(session: Session, user: User, area: Area) -> bool:

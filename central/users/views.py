@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from central.auth import service as auth_service
-from central.auth.deps import Authorized, SessionDep, SettingsDep, require
+from central.auth.deps import Authorized, SessionDep, SettingsDep, read_only, require
 from central.core.http import ERROR_RESPONSES
 from central.users import service
 from central.users.schemas import UserCreate, UserRead, UserUpdate
@@ -16,6 +16,7 @@ router = APIRouter(prefix="/users", tags=["usuarios"], responses=ERROR_RESPONSES
 
 
 @router.get("", response_model=list[UserRead])
+@read_only
 def list_users(
     auth: Annotated[Authorized, Depends(require("users.read"))],
     session: SessionDep,
@@ -49,6 +50,7 @@ def create_user(
 
 
 @router.get("/{user_id}", response_model=UserRead)
+@read_only
 def get_user(
     user_id: str, auth: Annotated[Authorized, Depends(require("users.read"))], session: SessionDep
 ) -> UserRead:

@@ -1,0 +1,173 @@
+"""The hot read path of the API (see docs/central.md "Benchmark"): read-only sessions, the
+one-query access check and the verified-signature memo must keep every security property —
+revocation, deactivation, profile changes and expiry take effect on the very next request."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Annotated
+
+import pytest
+from fastapi import Depends
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, update
+
+from central.auth import tokens
+from central.auth.deps import Authorized, SessionDep, read_only, require
+from central.auth.models import TokenFamily
+from central.auth.policy import Profile
+from central.core.db import ReadOnlySession, ReadOnlySessionError, new_session
+from central.domain.errors import Unauthenticated
+from central.users.models import User, UserProfile
+from contracts.errors import ErrorCode
+from tests.central.conftest import sign_in
+
+USERS = "/api/v1/users?limit=50"
+
+
+def test_revoked_family_is_refused_on_the_next_read(client, world, factory, db):
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    headers = sign_in(client, admin)
+    for _ in range(3):  # the token's signature is now memoised
+        assert client.get(USERS, headers=headers).status_code == 200
+    db.execute(update(TokenFamily).values(revoked_at=tokens.utcnow(), revoked_reason="test"))
+    db.commit()
+    response = client.get(USERS, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["code"] == ErrorCode.TOKEN_INVALID.value
+
+
+def test_deactivated_user_is_refused_on_the_next_read(client, world, factory, db):
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+    headers = sign_in(client, coordinator)
+    assert client.get(USERS, headers=headers).status_code == 200
+    db.execute(update(User).where(User.id == coordinator.id).values(active=False))
+    db.commit()
+    assert client.get(USERS, headers=headers).status_code == 401
+
+
+def test_profile_removed_is_refused_on_the_next_read(client, world, factory, db):
+    coordinator = factory.user([Profile.COORDINADOR_SEDE, Profile.ORIENTADOR], sede=world.sede_a1)
+    headers = sign_in(client, coordinator)
+    assert client.get(USERS, headers=headers).status_code == 200
+    db.execute(
+        delete(UserProfile).where(
+            UserProfile.user_id == coordinator.id,
+            UserProfile.profile == Profile.COORDINADOR_SEDE.value,
+        )
+    )
+    db.commit()
+    response = client.get(USERS, headers=headers)
+    assert response.status_code == 403  # still signed in (orientador), no longer allowed
+
+
+def test_list_is_scoped_and_carries_profiles(client, world, factory):
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+    other = factory.user([Profile.ORIENTADOR, Profile.DEFENSOR_PUBLICO], sede=world.sede_a1)
+    outsider = factory.user(Profile.ORIENTADOR, sede=world.sede_b1)
+    listed = {u["id"]: u for u in client.get(USERS, headers=sign_in(client, coordinator)).json()}
+    assert other.id in listed and coordinator.id in listed
+    assert outsider.id not in listed
+    assert listed[other.id]["profiles"] == sorted(["orientador", "defensor_publico"])
+    assert listed[other.id]["created_at"].endswith(("Z", "+00:00"))
+
+
+def test_memoised_signature_still_expires_and_never_admits_a_tampered_token(settings, monkeypatch):
+    key = settings.resolved_secret_key()
+    token = tokens.encode_token(
+        key=key, subject="u1", purpose="access", lifetime=tokens.timedelta(seconds=30)
+    )
+    claims = tokens.decode_token(token, key=key, purpose="access")
+    assert tokens.decode_token(token, key=key, purpose="access") == claims  # memoised
+    head, payload, signature = token.split(".")
+    tampered = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(Unauthenticated) as refused:
+        tokens.decode_token(tampered, key=key, purpose="access")
+    assert refused.value.code == ErrorCode.TOKEN_INVALID
+    with pytest.raises(Unauthenticated):
+        tokens.decode_token(token, key=key + "x", purpose="access")  # other key: checked again
+    with pytest.raises(Unauthenticated):
+        tokens.decode_token(token, key=key, purpose="totp_setup")
+    later = claims["exp"] + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(Unauthenticated) as expired:
+        tokens.decode_token(token, key=key, purpose="access")
+    assert expired.value.code == ErrorCode.TOKEN_EXPIRED
+
+
+def test_memo_is_bounded(settings, monkeypatch):
+    monkeypatch.setattr(tokens, "_VERIFIED_MAX", 5)
+    key = settings.resolved_secret_key()
+    for n in range(12):
+        token = tokens.encode_token(
+            key=key, subject=f"u{n}", purpose="access", lifetime=tokens.timedelta(minutes=5)
+        )
+        tokens.decode_token(token, key=key, purpose="access")
+    assert len(tokens._VERIFIED) <= 5
+
+
+def test_read_only_session_refuses_writes(engine, world):
+    session = new_session(engine, read_only=True)
+    try:
+        assert isinstance(session, ReadOnlySession)
+        assert session.get(User, "nobody") is None
+        with pytest.raises(ReadOnlySessionError):
+            session.execute(update(User).values(display_name="x"))
+        session.add(UserProfile(user_id="nobody", profile="orientador"))
+        with pytest.raises(ReadOnlySessionError):
+            session.flush()
+    finally:
+        session.close()
+
+
+def test_read_only_route_that_writes_fails_and_writes_nothing(app, world, factory, db):
+    """The marker is enforced: a view marked @read_only that tries to write gets an error
+    and nothing reaches the database (also on PostgreSQL, where reads run in autocommit)."""
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+
+    @app.get("/api/v1/_test/rename")
+    @read_only
+    def rename(
+        auth: Annotated[Authorized, Depends(require("users.read"))], session: SessionDep
+    ) -> dict:
+        user = session.get(User, auth.actor.user_id)
+        user.display_name = "Cambiado"
+        session.add(user)
+        session.flush()
+        return {}
+
+    @app.get("/api/v1/_test/rename-unmarked")
+    def rename_unmarked(
+        auth: Annotated[Authorized, Depends(require("users.read"))], session: SessionDep
+    ) -> dict:
+        assert not isinstance(session, ReadOnlySession)
+        return {"user": auth.user.username}  # the ORM row, loaded on demand
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = sign_in(client, coordinator)
+        assert client.get("/api/v1/_test/rename", headers=headers).status_code == 500
+        unmarked = client.get("/api/v1/_test/rename-unmarked", headers=headers)
+        assert unmarked.json() == {"user": coordinator.username}
+    db.expire_all()
+    assert db.get(User, coordinator.id).display_name != "Cambiado"
+
+
+def test_sqlite_reads_do_not_wait_for_the_write_lock(client, settings, world, factory):
+    """A list request is answered while another connection holds SQLite's write lock (reads
+    take none); before, every request began with BEGIN IMMEDIATE and queued behind it."""
+    if not settings.resolved_database_url().startswith("sqlite"):
+        pytest.skip("SQLite only")
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+    headers = sign_in(client, coordinator)
+    path = settings.resolved_database_url().removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None, timeout=1)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        response = client.get(USERS, headers=headers)
+        assert response.status_code == 200
+        assert time.monotonic() - started < 5  # the busy timeout is 30 s
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
