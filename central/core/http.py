@@ -5,8 +5,10 @@ errors, validation errors and unexpected failures become JSON error bodies
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -237,6 +239,19 @@ def install_error_handlers(app: FastAPI) -> None:
 # --------------------------------------------------------------- request id + access log
 
 
+_ids: tuple[int, str, itertools.count[int]] | None = None
+
+
+def _new_request_id() -> str:
+    """32 hex digits, unique across processes: a random per-process prefix and a counter (no
+    system call per request, unlike uuid4; the prefix is redrawn in a forked child)."""
+    global _ids
+    pid = os.getpid()
+    if _ids is None or _ids[0] != pid:
+        _ids = (pid, uuid.uuid4().hex[:16], itertools.count(1))
+    return f"{_ids[1]}{next(_ids[2]):016x}"
+
+
 class RequestIdMiddleware:
     """Takes a well-formed ``X-Request-ID`` from the client or makes one; exposes it on
     ``request.state.request_id``, in every log record, and on the response."""
@@ -251,7 +266,7 @@ class RequestIdMiddleware:
         incoming = next(
             (v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-request-id"), ""
         )
-        request_id = incoming if _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID_OK.match(incoming) else _new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
