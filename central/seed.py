@@ -259,4 +259,9 @@ def seed_demo(*, session: Session, settings: CentralSettings) -> SeedReport:
             (user.username, ",".join(p.value for p in data.profiles), data.password)
         )
     session.flush()
+    # Module 01: plans for the professionals and hand-entered activities (supervision figures)
+    from central.activities.seed import seed_demo_activities
+    from central.activities.service import lima_today
+
+    seed_demo_activities(session=session, actor=actor, today=lima_today())
     return report
