@@ -27,7 +27,7 @@ import orjson
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.sync import PullPage, PushAck
+from contracts.sync import PullPage, PushAck, RecordType
 from sync import hub_store
 from sync.protocol.ack import central_behind, epoch_restored
 from sync.protocol.backoff import backoff_delay, parse_retry_after
@@ -532,6 +532,10 @@ def status(db_path: Path) -> dict[str, Any]:
         state = hub_store.get_state(conn)
         epoch, base = hub_store.wire_position(conn)
         settings = AgentSettings()
+        config = conn.execute(
+            "SELECT revision FROM synced_records WHERE record_type = ? AND deleted = 0",
+            (RecordType.SEDE_CONFIG,),
+        ).fetchone()
         return {
             "configured": settings.configured,
             "central_url": settings.central_url,
@@ -542,6 +546,8 @@ def status(db_path: Path) -> dict[str, Any]:
             "last_pull_ok_at": state.get("last_pull_ok_at") or None,
             "last_error": state.get("last_error") or None,
             "last_error_at": state.get("last_error_at") or None,
+            # central's configuration is the one in effect once pulled (docs/sync.md)
+            "sede_config_revision": int(config[0]) if config else None,
         }
     finally:
         conn.close()

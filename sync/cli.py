@@ -94,6 +94,12 @@ def describe(report: dict) -> list[str]:
         f"  última recepción correcta / last pull ok: {report['last_pull_ok_at'] or '-'}",
         f"  último error / last error: {report['last_error'] or '-'}"
         + (f" ({report['last_error_at']})" if report["last_error"] else ""),
+        "  configuración de la sede / sede config: "
+        + (
+            f"de la central, revisión {revision}"
+            if (revision := report.get("sede_config_revision"))
+            else "TOML local (aún sin la de la central)"
+        ),
     ]
 
 

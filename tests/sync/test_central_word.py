@@ -145,6 +145,14 @@ def test_central_configuration_takes_effect_at_the_running_hub(
     converge(agent)
     assert_same(agent, central)
 
+    from sync.agent import status as agent_status
+    from sync.cli import describe
+
+    report = agent_status(hub_engine.db_path)
+    assert report["sede_config_revision"] >= 1
+    assert f"de la central, revisión {report['sede_config_revision']}" in "\n".join(
+        describe(report)
+    )
     # precedence: a restarted hub runs on central's configuration, not on its TOML
     from hub.domain.engine import HubEngine
 

@@ -67,6 +67,8 @@ def test_hub_status_shows_backlog_last_success_and_last_error(tmp_path, monkeypa
     assert "pendientes de enviar / backlog: 3" in text
     assert "último envío correcto / last push ok: 2026-11-27T10:00" in text
     assert "central respondió 503" in text
+    assert report["sync"]["sede_config_revision"] is None
+    assert "sede config: TOML local" in text
 
 
 def test_central_status_flags_silent_sedes_and_reports_lag(
