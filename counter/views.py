@@ -426,8 +426,9 @@ class QueuePanel(QScrollArea):
                 line = _label(f"{ticket.number}{mark}   {model.wait_of(ticket)}", "ticketLine")
                 line.setProperty("preferential", bool(mark))
                 self.layout_.addWidget(line)
-            if len(row.tickets) > self.MAX_TICKETS:
-                more = len(row.tickets) - self.MAX_TICKETS
+            # the hub caps the list it sends; the count of the rest comes from the total
+            more = max(row.waiting, len(row.tickets)) - min(len(row.tickets), self.MAX_TICKETS)
+            if more > 0:
                 self.layout_.addWidget(
                     _label(tr("counter.queue.more", count=more), "ticketLineMuted")
                 )

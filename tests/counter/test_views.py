@@ -182,3 +182,14 @@ def test_every_counter_state_renders_to_png(qtbot):
         if not path.name.startswith("counter-dialog"):
             assert (image.width(), image.height()) == (1366, 768)
         assert distinct_colours(image) > 4, path.name
+
+
+def test_more_line_counts_every_waiting_ticket_not_only_the_listed_ones(window):
+    """The hub sends only the first tickets of a long queue; 'y N más' must use the total."""
+    queue = sample_queues()[0]
+    long_queue = queue.model_copy(update={"waiting": 250})
+    window.model.apply_queue_state(long_queue)
+    window.work_page.queue.refresh()
+    texts = [label.text() for label in window.work_page.queue.findChildren(QLabel)]
+    shown = min(len(queue.tickets), window.work_page.queue.MAX_TICKETS)
+    assert f"y {250 - shown} más…" in texts
