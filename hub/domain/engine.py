@@ -1599,7 +1599,11 @@ class HubEngine:
                     )
                 else:
                     new = pulled.config or self._bootstrap_config
-                    self._reconfigure(replace(tx, action="apply_central_config"), new)
+                    # the file already runs on this revision (a restart, `hub status`): take it
+                    # up in memory without recording it again
+                    quiet = self._meta().get("sede_config_applied", "") == pulled.marker
+                    self._reconfigure(replace(tx, action="apply_central_config"), new, quiet=quiet)
+                    self._set_meta("sede_config_applied", pulled.marker)
                 self._config_marker = pulled.marker
             for counter_id, username in sede_sync.revoked_signed_in(tx.conn):
                 if counter_id in self._counters:
@@ -1648,14 +1652,15 @@ class HubEngine:
             self._config_marker,
         ) = state
 
-    def _reconfigure(self, tx: _Tx, new: SedeConfig) -> None:
+    def _reconfigure(self, tx: _Tx, new: SedeConfig, *, quiet: bool = False) -> None:
         """Switch to ``new``: removed counters are released (their tickets go back to the
         line), new counters get their row, open counters keep only services they still
-        attend, services withdrawn while tickets are live keep working for those tickets."""
+        attend, services withdrawn while tickets are live keep working for those tickets.
+        ``quiet``: the file was already switched (by an earlier run); only memory follows."""
         old_services, old_counters = self._services, self._counters
         kept_ids = {c.id for c in new.counters}
         removed = [counter_id for counter_id in old_counters if counter_id not in kept_ids]
-        for counter_id in removed:
+        for counter_id in [] if quiet else removed:
             self._release_counter(tx, counter_id, "counter_removed")
         self.config = new
         self._tz = ZoneInfo(new.timezone)
@@ -1672,7 +1677,7 @@ class HubEngine:
                 (counter.id, tx.now_iso),
             )
             row = self._counter_row(tx.conn, counter.id)
-            if row["status"] == "closed":
+            if quiet or row["status"] == "closed":
                 continue  # opening takes the configured services afresh
             active = json.loads(row["active_services"])
             still = [code for code in counter.services if code in active] or list(counter.services)
@@ -1680,6 +1685,15 @@ class HubEngine:
                 self._update_counter(tx, row, "reconfigured", {"active_services": _dumps(still)})
                 tx.outcome.changed_services.update(active)
         self._recount_lines()
+        out = tx.outcome
+        out.config_changed = True
+        out.display_changed = True
+        out.removed_counters.update(removed)
+        out.removed_services.update(code for code in old_services if code not in self._services)
+        out.changed_services.update(self._services)
+        out.changed_counters.update(self._counters)
+        if quiet:
+            return
         summary = {
             "services": sorted(self._offered),
             "counters": sorted(self._counters),
@@ -1688,13 +1702,6 @@ class HubEngine:
         before = {"services": sorted(old_services), "counters": sorted(old_counters)}
         self._audit(tx, entity_type="hub", entity_id=self.sede_id, before=before, after=summary)
         self._outbox(tx, "hub.config_applied", "hub", self.sede_id, summary)
-        out = tx.outcome
-        out.config_changed = True
-        out.display_changed = True
-        out.removed_counters.update(removed)
-        out.removed_services.update(code for code in old_services if code not in self._services)
-        out.changed_services.update(self._services)
-        out.changed_counters.update(self._counters)
 
     def _release_counter(self, tx: _Tx, counter_id: str, reason: str) -> None:
         """Free a counter whose user or whose place central withdrew: tickets in hand and

@@ -156,12 +156,15 @@ def test_central_configuration_takes_effect_at_the_running_hub(
     # precedence: a restarted hub runs on central's configuration, not on its TOML
     from hub.domain.engine import HubEngine
 
+    recorded = len(outbox(hub_engine, "hub.config_applied"))
     restarted = HubEngine(devtools.hub_sede_config(SEDE), hub_engine.db_path)
     try:
         assert [c.counter_id for c in restarted.sede_info().counters] == ["v1", "v3"]
         assert "familia" in [s.code for s in restarted.sede_info().services]
+        assert restarted.counter_state("v3").user_display_name == "Usuario ana"
     finally:
         restarted.close()
+    assert len(outbox(hub_engine, "hub.config_applied")) == recorded  # taken up, not re-recorded
 
 
 def test_a_withdrawn_service_keeps_its_tickets_working(central, hub_engine, agent, admin_headers):
