@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -105,6 +106,10 @@ def make_lookup(settings: ReniecSettings | None = None) -> ReniecLookup:
     """The configured adapter. Unknown names fail at start-up, not at the first lookup."""
     settings = settings or ReniecSettings()
     if settings.adapter == "fake":
+        logging.getLogger("alegra.central").warning(
+            "identity lookups are answered by FakeReniec (fictitious data); "
+            "set ALEGRA_RENIEC_ADAPTER to a real adapter in production"
+        )
         return FakeReniec.from_settings(settings)
     module_name, _, class_name = settings.adapter.partition(":")
     if not module_name or not class_name:

@@ -31,6 +31,9 @@ def test_module_02_endpoints_never_answer_500(app, client, world, factory):
         result.ok() for result in schema.get_all_operations() if result.ok().path.startswith(MINE)
     ]
     assert len(operations) >= 30
+    paths = {(o.method.upper(), o.path) for o in operations}
+    assert ("GET", "/api/v1/citizens/lookup") in paths  # the RENIEC adapter behind the API
+    assert ("POST", "/api/v1/cases/{case_id}/parties/{party_id}/removal") in paths
     failures: list[str] = []
     calls = [0]
     for operation in operations:
