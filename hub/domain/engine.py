@@ -1597,6 +1597,14 @@ class HubEngine:
                             "alegra_fields": {"event": "config_rejected", "error": pulled.error}
                         },
                     )
+                    kept = sede_sync.config_from_json(
+                        self._meta().get("sede_config_in_effect"), self._bootstrap_config
+                    )
+                    if not self._config_marker and kept is not None:
+                        # a restart: keep running on the configuration the file was running on
+                        self._reconfigure(
+                            replace(tx, action="apply_central_config"), kept, quiet=True
+                        )
                 else:
                     new = pulled.config or self._bootstrap_config
                     # the file already runs on this revision (a restart, `hub status`): take it
@@ -1604,6 +1612,7 @@ class HubEngine:
                     quiet = self._meta().get("sede_config_applied", "") == pulled.marker
                     self._reconfigure(replace(tx, action="apply_central_config"), new, quiet=quiet)
                     self._set_meta("sede_config_applied", pulled.marker)
+                    self._set_meta("sede_config_in_effect", new.model_dump_json(exclude={"staff"}))
                 self._config_marker = pulled.marker
             for counter_id, username in sede_sync.revoked_signed_in(tx.conn):
                 if counter_id in self._counters:

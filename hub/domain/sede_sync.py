@@ -76,6 +76,20 @@ def pulled_config(conn: sqlite3.Connection, bootstrap: SedeConfig) -> PulledConf
     return PulledConfig(config, marker)
 
 
+def config_from_json(text: str | None, bootstrap: SedeConfig) -> SedeConfig | None:
+    """A configuration the hub recorded as in effect (``hub_meta.sede_config_in_effect``),
+    with the TOML's local staff; None when there is none or it no longer validates."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        data["staff"] = [user.model_dump() for user in bootstrap.staff]
+        config = SedeConfig.model_validate(data)
+    except (ValueError, ValidationError):
+        return None
+    return config if config.id == bootstrap.id else None
+
+
 def orphan_services(
     conn: sqlite3.Connection, known: Iterable[str], previous: dict[str, ServiceConfig]
 ) -> dict[str, ServiceConfig]:

@@ -1,0 +1,86 @@
+"""Precedence of the sede configuration at the hub, on the hub's side of a pull (pages applied
+with ``sync.hub_store.apply_page`` on the real SQLite file, as the agent does): the TOML until
+central's arrives, central's once pulled, the TOML again if central withdraws it, and a
+document the hub cannot run on is kept out without stopping anything."""
+
+from __future__ import annotations
+
+import logging
+from itertools import count
+
+import pytest
+
+from contracts.sync import Change, RecordType
+from sync import devtools, hub_store
+
+SEDE = "sede-prec"
+_cursor = count(1)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    from hub.domain.engine import HubEngine
+
+    hub = HubEngine(devtools.hub_sede_config(SEDE), tmp_path / "hub.sqlite3")
+    yield hub
+    hub.close()
+
+
+def pull(engine, *changes: Change) -> None:
+    conn = hub_store.open_db(engine.db_path)
+    try:
+        sent = hub_store.get_state(conn).get("pull_cursor", "")
+        assert hub_store.apply_page(
+            conn,
+            sent_cursor=sent,
+            changes=list(changes),
+            next_cursor=f"0.{next(_cursor)}.00000000",
+            has_more=False,
+            reset=False,
+        )
+    finally:
+        conn.close()
+
+
+def central_config(revision: int, **changes) -> Change:
+    body = devtools.hub_sede_config(SEDE).model_dump(mode="json")
+    body.pop("staff")
+    body.update(changes)
+    return Change(record_type=RecordType.SEDE_CONFIG, record_id=SEDE, revision=revision, body=body)
+
+
+def counters(engine) -> list[str]:
+    return [c.counter_id for c in engine.sede_info().counters]
+
+
+def test_toml_then_central_then_toml_again_and_a_bad_document_kept_out(engine, caplog):
+    assert counters(engine) == ["v1", "v2"]  # the TOML: nothing pulled yet
+    assert not engine.housekeeping().config_changed
+
+    v9 = {"id": "v9", "name": "Ventanilla 9", "number": 9, "services": {"victimas": 1}}
+    pull(engine, central_config(1, name="Centro renombrado", counters=[v9]))
+    assert engine.housekeeping().config_changed
+    assert counters(engine) == ["v9"] and engine.sede_info().name == "Centro renombrado"
+
+    # a counter attending a service the sede does not have: refused, the hub keeps running
+    bad = {"id": "v8", "name": "Ventanilla 8", "number": 8, "services": {"notarias": 1}}
+    with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
+        pull(engine, central_config(2, counters=[bad]))
+        assert not engine.housekeeping().config_changed
+    assert counters(engine) == ["v9"]
+    assert any("central configuration not applied" in r.getMessage() for r in caplog.records)
+    assert not engine.housekeeping().config_changed  # logged once, not every few seconds
+    from hub.domain.engine import HubEngine
+
+    restarted = HubEngine(devtools.hub_sede_config(SEDE), engine.db_path)
+    try:  # a restart keeps the configuration in effect, not the TOML
+        assert counters(restarted) == ["v9"]
+    finally:
+        restarted.close()
+
+    # central withdraws it (tombstone): back to the TOML
+    pull(engine, Change(record_type=RecordType.SEDE_CONFIG, record_id=SEDE, revision=3,
+                        deleted=True))  # fmt: skip
+    outcome = engine.housekeeping()
+    assert outcome.config_changed and outcome.removed_counters == {"v9"}
+    assert counters(engine) == ["v1", "v2"] and engine.sede_info().name == f"Centro {SEDE}"
