@@ -352,6 +352,7 @@ def test_running_hub_republishes_central_changes_over_mqtt(
     from paho.mqtt.enums import CallbackAPIVersion
 
     from hub.bridge import HubBridge, MqttSettings
+    from hub.mqtt_client import DeviceClient
 
     latest: dict[str, bytes] = {}
     seen = threading.Condition()
@@ -385,12 +386,24 @@ def test_running_hub_republishes_central_changes_over_mqtt(
         housekeeping_interval_s=0.2,
     )
     config, v2 = topics.config_topic(SEDE), topics.counter_state(SEDE, "v2")
+    v1 = topics.counter_state(SEDE, "v1")
     display = topics.display_state(SEDE)
     try:
         assert bridge.start(wait_s=10)
         # the TOML's configuration first (a previous run may have left other retained state)
         wait(lambda: [c["counter_id"] for c in payload(config).get("counters", [])] == ["v1", "v2"]
              and payload(v2).get("counter_id") == "v2", "the TOML configuration")  # fmt: skip
+        # a counter signs in over MQTT; its state shows the user
+        converge(agent)
+        with DeviceClient(sede_id=SEDE, role="counter", device_id="v1", host=mqtt_broker.host,
+                          port=mqtt_broker.port).connect() as counter:  # fmt: skip
+            answer = counter.request(
+                "sign_in", {"username": "ana", "password": central.passwords["ana"]}, timeout_s=30
+            )
+            assert answer.status == "ok", answer.error
+            assert counter.request("open_counter").status == "ok"
+        wait(lambda: payload(v1).get("user_display_name") == "Usuario ana", "ana at v1")
+        _disable(central, "ana")
         api(central, admin_headers, "POST", f"/api/v1/sedes/{SEDE}/counters",
             code="v3", name="Ventanilla 3", number=3, services={"orientacion": 1})  # fmt: skip
         api(central, admin_headers, "PUT", "/api/v1/sync/display-messages", sede_id=SEDE,
@@ -403,6 +416,8 @@ def test_running_hub_republishes_central_changes_over_mqtt(
              "the new counter's state")  # fmt: skip
         wait(lambda: payload(display).get("messages") == ["Hoy atendemos hasta las 17:00"],
              "the message on the display state")  # fmt: skip
+        wait(lambda: (payload(v1).get("status"), payload(v1).get("user_display_name"))
+             == ("closed", None), "the revoked user signed out of v1")  # fmt: skip
         assert fingerprints.hub(agent.conn)["central_records"]
     finally:
         bridge.stop()
