@@ -14,8 +14,9 @@ import logging
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import uuid6
@@ -830,8 +831,10 @@ def put_central_record(
     values: dict[str, Any],
     delete: bool = False,
 ) -> dict[str, Any]:
-    """Create, update or delete (tombstone) an appointment or display message and log it for
-    its sede in the same transaction."""
+    """Create, update or delete (tombstone) an appointment or display message. A display
+    message is logged for its sede in the same transaction; appointments are published at
+    pull time within their date window (``appointment_documents``), so one scheduled weeks
+    ahead travels once it enters the window and a past one is withdrawn."""
     record_id = values.get("id") or str(uuid6.uuid7())
     current = conn.execute(select(table).where(table.c.id == record_id)).mappings().first()
     now = _now()
@@ -844,6 +847,8 @@ def put_central_record(
         row = {**dict(current), **values, "revision": current["revision"] + 1, "updated_at": now}
         row["deleted"] = delete or bool(current["deleted"]) and not values
         conn.execute(table.update().where(table.c.id == record_id).values(**row))
+    if record_type == RecordType.APPOINTMENT:
+        return row
     body = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
     log_change(
         conn,
@@ -855,6 +860,49 @@ def put_central_record(
         body=body,
     )
     return row
+
+
+APPOINTMENT_BODY = ("id", "sede_id", "code", "dni", "service_code", "scheduled_at")
+
+
+def appointment_window(
+    *, timezone: str, days: int, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """[start of today, start of today + days + 1) in the sede's time zone, as UTC."""
+    zone = ZoneInfo(timezone)
+    local = (now or _now()).astimezone(zone)
+    start = datetime.combine(local.date(), time(0), zone)
+    return start.astimezone(UTC), (start + timedelta(days=days + 1)).astimezone(UTC)
+
+
+def appointment_documents(
+    conn: Connection, *, sede_id: str, timezone: str, days: int, now: datetime | None = None
+) -> list[Change]:
+    """The sede's live appointments of today and the next ``days`` days, as derived records
+    (what the hub needs to check a citizen in; no status: the sede owns it once checked in)."""
+    start, end = appointment_window(timezone=timezone, days=days, now=now)
+    table = m.sync_appointment
+    rows = conn.execute(
+        select(*[table.c[k] for k in APPOINTMENT_BODY])
+        .where(
+            table.c.sede_id == sede_id,
+            table.c.deleted.is_(False),
+            table.c.scheduled_at >= start,
+            table.c.scheduled_at < end,
+        )
+        .order_by(table.c.scheduled_at, table.c.id)
+    ).mappings()
+    docs = []
+    for row in rows:
+        body = dict(row)
+        scheduled = body["scheduled_at"]
+        if scheduled.tzinfo is None:  # SQLite hands back naive UTC
+            scheduled = scheduled.replace(tzinfo=UTC)
+        body["scheduled_at"] = scheduled.astimezone(UTC).isoformat()
+        docs.append(
+            Change(record_type=RecordType.APPOINTMENT, record_id=row["id"], revision=0, body=body)
+        )
+    return docs
 
 
 def publish_derived(conn: Connection, *, sede_id: str, documents: list[Change]) -> int:
