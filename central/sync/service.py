@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 SILENT_AFTER = timedelta(minutes=30)
 
 
-
 @dataclass(frozen=True)
 class TicketWrites:
     """The ticket rows a batch is about to write: ``tickets`` (upserted, newest revision wins),
@@ -217,8 +216,12 @@ class _Counts:
     conflicts: int = 0
 
 
-def apply_batch(conn: Connection, *, sede_id: str, batch: PushBatch) -> PushAck:
-    """Apply a hub's batch exactly once and answer with the contiguous acknowledgement."""
+def apply_batch(
+    conn: Connection, *, sede_id: str, batch: PushBatch, nul_free: bool = False
+) -> PushAck:
+    """Apply a hub's batch exactly once and answer with the contiguous acknowledgement.
+    ``nul_free``: the caller saw no ``\\u0000`` escape anywhere in the batch as received (one
+    search over the request body), so no stored text needs checking for NUL event by event."""
     now = _now()
     sede = _lock_sede(conn, sede_id)
     epoch = batch.hub_epoch
@@ -283,7 +286,13 @@ def apply_batch(conn: Connection, *, sede_id: str, batch: PushBatch) -> PushAck:
                 }
             )
         dead_ids = _apply_effects(
-            conn, sede_id=sede_id, epoch=epoch, events=to_apply, now=now, counts=counts
+            conn,
+            sede_id=sede_id,
+            epoch=epoch,
+            events=to_apply,
+            now=now,
+            counts=counts,
+            nul_free=nul_free,
         )
         for slot in new_slots:
             if slot["event_id"] in dead_ids:
@@ -384,11 +393,14 @@ def _apply_effects(
     events: list[SyncEvent],
     now: datetime,
     counts: _Counts,
+    nul_free: bool = False,
 ) -> set[str]:
     """Apply the events' effects in bulk; return the ids of poison events (dead-lettered)."""
 
-    def body(value: Any) -> str:
+    def checked(value: Any) -> str:
         return _storable(_dumps(value))
+
+    body = _dumps if nul_free else checked
 
     tickets: dict[str, dict[str, Any]] = {}
     ticket_events: list[dict[str, Any]] = []

@@ -28,6 +28,7 @@ from central.devices.models import Device
 from central.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from central.sync import models as m
 from central.sync import service
+from central.sync.gcpause import collection_paused
 from central.users.models import User
 from central.users.service import profiles_of
 from contracts.errors import ErrorCode
@@ -117,7 +118,8 @@ async def push(request: Request, device: DeviceDep, session: SessionDep) -> Any:
             {"X-Max-Batch-Bytes": str(settings.max_batch_bytes)},
         )
     try:
-        batch = PushBatch.model_validate(orjson.loads(body))
+        with collection_paused():
+            batch = PushBatch.model_validate(orjson.loads(body))
     except orjson.JSONDecodeError:
         raise ValidationFailed("El lote de sincronización no es JSON válido.") from None
     except ValidationError as exc:
@@ -131,14 +133,19 @@ async def push(request: Request, device: DeviceDep, session: SessionDep) -> Any:
         session.commit()
         return _busy(request)
     try:
-        return await run_in_threadpool(_apply, session, device.sede_id, batch)
+        # an event can only carry a NUL (refused by PostgreSQL text) through its escape
+        nul_free = b"\\u0000" not in body
+        return await run_in_threadpool(_apply, session, device.sede_id, batch, nul_free)
     finally:
         request.app.state.sync_gate.release()
 
 
-def _apply(session: Session, sede_id: str, batch: PushBatch) -> Any:
+def _apply(session: Session, sede_id: str, batch: PushBatch, nul_free: bool = False) -> Any:
     try:
-        ack = service.apply_batch(session.connection(), sede_id=sede_id, batch=batch)
+        with collection_paused():
+            ack = service.apply_batch(
+                session.connection(), sede_id=sede_id, batch=batch, nul_free=nul_free
+            )
     except service.EpochConflictError as exc:
         session.rollback()
         return JSONResponse(
