@@ -235,15 +235,78 @@ def require(action: str) -> Callable[..., Authorized]:
         settings: SettingsDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Authorized:
-        principal = _principal(request, session, settings, credentials)
-        if principal.must_change_password:
-            raise PermissionDenied("Debe cambiar su contraseña antes de continuar.")
-        area = area_for(principal.actor, action)
-        if area.empty:
-            raise PermissionDenied()
-        return Authorized(actor=principal.actor, area=area, action=action, session=session)
+        return _authorize(request, session, settings, credentials, action)
 
     dependency.__name__ = f"require_{action.replace('.', '_')}"
+    return _mark(dependency, action)
+
+
+def _authorize(
+    request: Request,
+    session: Session,
+    settings: CentralSettings,
+    credentials: HTTPAuthorizationCredentials | None,
+    action: str,
+) -> Authorized:
+    """The access rule of ``require(action)`` (and of ``read_access(action)``)."""
+    principal = _principal(request, session, settings, credentials)
+    if principal.must_change_password:
+        raise PermissionDenied("Debe cambiar su contraseña antes de continuar.")
+    area = area_for(principal.actor, action)
+    if area.empty:
+        raise PermissionDenied()
+    return Authorized(actor=principal.actor, area=area, action=action, session=session)
+
+
+T = TypeVar("T")
+
+
+class ReadAccess:
+    """What ``read_access(action)`` hands a hot read view: ``await access.run(fn)`` opens a
+    read-only session, applies the access rule of ``require(action)`` and calls
+    ``fn(session, authorized)``, then closes the session — all in ONE threadpool hop. There is
+    no other way to the session, so the view cannot read before the rule is applied."""
+
+    __slots__ = ("_request", "_credentials", "_action")
+
+    def __init__(
+        self, request: Request, credentials: HTTPAuthorizationCredentials | None, action: str
+    ) -> None:
+        self._request = request
+        self._credentials = credentials
+        self._action = action
+
+    def _run(self, fn: Callable[[Session, Authorized], T]) -> T:
+        state = self._request.app.state
+        session = new_session(state.engine, read_only=True)
+        try:
+            authorized = _authorize(
+                self._request, session, state.settings, self._credentials, self._action
+            )
+            return fn(session, authorized)
+        finally:
+            session.close()
+
+    async def run(self, fn: Callable[[Session, Authorized], T]) -> T:
+        return await run_in_threadpool(self._run, fn)
+
+
+def read_access(action: str) -> Callable[..., Any]:
+    """Dependency factory for the hot read views (``async def``, never writing, e.g. ``GET
+    /users``): the same access rule as ``require(action)``, same errors, but the session, the
+    rule and the view's reading run in a single threadpool hop (``ReadAccess.run``) instead of
+    a yield dependency for the session, a hop for the rule and one for the view. The session is
+    a ReadOnlySession whatever the method. This dependency itself is async and does no I/O."""
+    if action not in ACTIONS:
+        raise KeyError(f"undeclared action {action!r}")
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> ReadAccess:
+        return ReadAccess(request, credentials, action)
+
+    dependency.__name__ = f"read_access_{action.replace('.', '_')}"
     return _mark(dependency, action)
 
 

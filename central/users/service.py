@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from argon2 import PasswordHasher
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
@@ -115,6 +116,22 @@ def list_users(
     limit: int = 100,
     offset: int = 0,
 ) -> list[UserRead]:
+    rows = _users_page_rows(session, area, sede_id, query, limit, offset)
+    # a row has the attributes user_read reads from a User
+    return [
+        user_read(session, row, sorted(row.profiles_csv.split(",")) if row.profiles_csv else [])  # type: ignore[arg-type]
+        for row in rows
+    ]
+
+
+def _users_page_rows(
+    session: Session,
+    area: Area | None,
+    sede_id: str | None,
+    query: str | None,
+    limit: int,
+    offset: int,
+) -> list[Any]:
     stmt = _USERS_PAGE
     if area is not None and not area.national:
         stmt = stmt.where(area.where(sede_column=User.sede_id, district_column=User.district_id))
@@ -123,12 +140,49 @@ def list_users(
     if query:
         like = f"%{query.lower()}%"
         stmt = stmt.where(col(User.username).like(like) | col(User.display_name).ilike(like))
-    rows = session.connection().execute(stmt, {"offset": offset, "limit": limit}).all()
-    # a row has the attributes user_read reads from a User
-    return [
-        user_read(session, row, sorted(row.profiles_csv.split(",")) if row.profiles_csv else [])  # type: ignore[arg-type]
-        for row in rows
-    ]
+    return session.connection().execute(stmt, {"offset": offset, "limit": limit}).all()
+
+
+_JSON_OPTIONS = orjson.OPT_UTC_Z
+
+
+def users_page_json(
+    *,
+    session: Session,
+    area: Area | None = None,
+    sede_id: str | None = None,
+    query: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> bytes:
+    """The same page as ``list_users``, already serialised: the JSON of ``list[UserRead]``
+    (same keys, order and values; tests/central/test_read_path.py compares the two) built from
+    the rows with orjson, without UserRead objects and their validation (the hot read path, see
+    docs/central.md "Benchmark")."""
+    now = utcnow()
+    page = []
+    for row in _users_page_rows(session, area, sede_id, query, limit, offset):
+        locked_until = as_utc(row.locked_until)
+        page.append(
+            {
+                "id": row.id,
+                "username": row.username,
+                "display_name": row.display_name,
+                "email": row.email,
+                "profiles": sorted(row.profiles_csv.split(",")) if row.profiles_csv else [],
+                "scope_kind": row.scope_kind,
+                "sede_id": row.sede_id,
+                "district_id": row.district_id,
+                "active": bool(row.active),
+                "locked": bool(locked_until and locked_until > now),
+                "totp_enabled": row.totp_secret is not None,
+                "must_change_password": bool(row.must_change_password),
+                "last_signin_at": as_utc(row.last_signin_at),
+                "created_at": as_utc(row.created_at),
+                "updated_at": as_utc(row.updated_at),
+            }
+        )
+    return orjson.dumps(page, option=_JSON_OPTIONS)
 
 
 def user_in_area(session: Session, user: User, area: Area) -> bool:

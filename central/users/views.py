@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from central.auth import service as auth_service
-from central.auth.deps import Authorized, SessionDep, SettingsDep, read_only, require
+from central.auth.deps import (
+    Authorized,
+    ReadAccess,
+    SessionDep,
+    SettingsDep,
+    read_access,
+    read_only,
+    require,
+)
 from central.core.http import ERROR_RESPONSES
 from central.users import service
 from central.users.schemas import UserCreate, UserRead, UserUpdate
@@ -16,18 +24,21 @@ router = APIRouter(prefix="/users", tags=["usuarios"], responses=ERROR_RESPONSES
 
 
 @router.get("", response_model=list[UserRead])
-@read_only
-def list_users(
-    auth: Annotated[Authorized, Depends(require("users.read"))],
-    session: SessionDep,
+async def list_users(
+    access: Annotated[ReadAccess, Depends(read_access("users.read"))],
     sede_id: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[UserRead]:
-    return service.list_users(
-        session=session, area=auth.area, sede_id=sede_id, query=q, limit=limit, offset=offset
+) -> Response:
+    """The hot read path (docs/central.md "Benchmark"): session, access rule and query in one
+    threadpool hop, the page's JSON built from the rows (the schema stays ``list[UserRead]``)."""
+    body = await access.run(
+        lambda session, auth: service.users_page_json(
+            session=session, area=auth.area, sede_id=sede_id, query=q, limit=limit, offset=offset
+        )
     )
+    return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=UserRead, status_code=201)

@@ -171,3 +171,56 @@ def test_sqlite_reads_do_not_wait_for_the_write_lock(client, settings, world, fa
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, factory, db):
+    """The hot list builds its JSON from the rows (no UserRead objects): it must be byte for
+    byte what ``list[UserRead]`` serialises to, for every kind of value (locked, never signed
+    in, microseconds, no e-mail, several profiles, other scopes)."""
+    from datetime import timedelta
+
+    from pydantic import TypeAdapter
+
+    from central.domain.clock import utcnow
+    from central.users import service
+    from central.users.schemas import UserRead
+
+    locked = factory.user([Profile.ORIENTADOR, Profile.DEFENSOR_PUBLICO], sede=world.sede_a1)
+    factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_b1)
+    db.execute(
+        update(User)
+        .where(User.id == locked.id)
+        .values(
+            locked_until=utcnow() + timedelta(minutes=5),
+            last_signin_at=utcnow().replace(microsecond=123456),
+            email=None,
+        )
+    )
+    db.commit()
+    session = new_session(db.get_bind(), read_only=True)
+    try:
+        fast = service.users_page_json(session=session, limit=500)
+        slow = TypeAdapter(list[UserRead]).dump_json(service.list_users(session=session, limit=500))
+    finally:
+        session.close()
+    assert fast == slow
+    listed = {u["id"]: u for u in __import__("json").loads(fast)}
+    assert listed[locked.id]["locked"] is True
+    assert listed[locked.id]["email"] is None
+    assert listed[locked.id]["last_signin_at"].endswith(".123456Z")
+
+
+def test_list_keeps_the_access_rule_errors(client, world, factory, db):
+    """The list's single-hop access rule answers like ``require``: no token 401, a profile
+    without users.read 403, a pending password change 403."""
+    assert client.get(USERS).status_code == 401
+    assert client.get(USERS, headers={"Authorization": "Bearer nope"}).status_code == 401
+    orientador = factory.user(Profile.ORIENTADOR, sede=world.sede_a1)
+    assert client.get(USERS, headers=sign_in(client, orientador)).status_code == 403
+    coordinator = factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_a1)
+    headers = sign_in(client, coordinator)
+    db.execute(update(User).where(User.id == coordinator.id).values(must_change_password=True))
+    db.commit()
+    refused = client.get(USERS, headers=headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == ErrorCode.FORBIDDEN.value
