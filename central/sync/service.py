@@ -434,7 +434,9 @@ def _apply_effects(
                 if record.get("sede_id") != sede_id:
                     raise ValueError("el turno pertenece a otra sede")
                 instant(history["at"])  # figures derived from the history compute with it
-                ticket_body = body(record)
+                # a batch carries the ticket's record with each of its events: serialise only
+                # the one kept (the newest), unless every one must be checked for NUL
+                ticket_body = record if nul_free else body(record)
                 event_body = body(history)
                 keep_newer(
                     tickets,
@@ -545,6 +547,9 @@ def _apply_effects(
                 }
             )
     # modules keeping figures derived from ticket events look before and after the writes
+    if nul_free:
+        for row in tickets.values():
+            row["body"] = _dumps(row["body"])
     writes = TicketWrites(list(tickets.values()), ticket_events, histories)
     finishers = [f for hook in TICKET_HOOKS if (f := hook(conn, writes)) is not None]
     _upsert_newer(conn, m.sync_ticket, writes.tickets, ["id"])
