@@ -193,6 +193,7 @@ def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, f
         .values(
             locked_until=utcnow() + timedelta(minutes=5),
             last_signin_at=utcnow().replace(microsecond=123456),
+            created_at=utcnow().replace(microsecond=0),
             email=None,
         )
     )
@@ -208,6 +209,10 @@ def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, f
     assert listed[locked.id]["locked"] is True
     assert listed[locked.id]["email"] is None
     assert listed[locked.id]["last_signin_at"].endswith(".123456Z")
+    assert (
+        listed[locked.id]["created_at"].endswith(":00Z")
+        or "." not in (listed[locked.id]["created_at"])
+    )
 
 
 def test_list_keeps_the_access_rule_errors(client, world, factory, db):
