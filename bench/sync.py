@@ -9,9 +9,9 @@ Prints ONE JSON object (keys below are an interface, see issue 5):
                            PostgreSQL: inbox slot + effects + contiguous ack per batch, hub rows
                            marked sent after each answer
   raw_insert_events_per_s  the same rows inserted straight into the same tables of another
-                           fresh database: one multi-row INSERT per table and batch (the
-                           apply path's own bulk statement, without inbox checks, ack or
-                           HTTP), one transaction per batch, JSON decoded before timing
+                           fresh database: one COPY per table and batch (the apply path's own
+                           bulk statement, without staging, inbox checks, ack or HTTP), one
+                           transaction per batch, JSON decoded before timing
   issue_to_central_p99_s   steady state, WAN up: a ticket issued through HubEngine at the hub
                            until its row is visible in central's database (agent running with its
                            scheduler and file watcher, as in ``alegra hub run``)
