@@ -189,3 +189,11 @@ def test_overdue_page_lists_late_ley_29360_verifications(client, world, factory,
     assert f"/personas/{late['client_citizen_id']}#declaracion" in section
     assert f"/personas/{recent['client_citizen_id']}#declaracion" not in section
     assert "600" not in section  # no income on the supervisors' list
+
+
+def test_side_menu_links_people_and_received_referrals(client, world, factory):
+    defender = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    web_sign_in(client, defender)
+    page = client.get("/expedientes").text
+    assert 'href="/personas"' in page and 'href="/derivaciones"' in page
+    assert 'href="/auditoria"' not in page  # the menu still follows the policy
