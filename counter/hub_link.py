@@ -46,6 +46,8 @@ def connect_counter(client: HubClient, model: CounterViewModel) -> None:
     client.config_changed.connect(model.apply_sede_info)
     client.queue_changed.connect(model.apply_queue_state)
     client.counter_changed.connect(model.apply_counter_state)
+    client.queue_removed.connect(model.remove_queue)
+    client.counter_removed.connect(model.remove_counter)
     client.connection_changed.connect(model.set_connected)
     if client.sede_info is not None:
         model.apply_sede_info(client.sede_info)

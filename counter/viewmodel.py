@@ -212,6 +212,25 @@ class CounterViewModel(QObject):
         self.queues[state.service_code] = state
         self.changed.emit()
 
+    def remove_queue(self, service_code: str) -> None:
+        """The hub took a service out (central's configuration no longer has it)."""
+        if self.queues.pop(service_code, None) is not None:
+            self.changed.emit()
+
+    def remove_counter(self, counter_id: str) -> None:
+        """The hub took this counter out of the sede's configuration: whoever was signed in
+        here was signed out by the hub; say so instead of keeping the last screen."""
+        if counter_id != self.counter_id:
+            return
+        self.counter = None
+        self.user_display_name = None
+        self._forget_attended()
+        if self._settle_timer.isActive():
+            self._settle_timer.stop()
+            self.busy_action = None
+        self._set_error(self.tr("counter.removed"))
+        self.changed.emit()
+
     def set_connected(self, connected: bool) -> None:
         if connected == self.connected:
             return

@@ -125,6 +125,8 @@ class HubClient(QObject):
     config_changed = Signal(object)  # SedeInfo
     queue_changed = Signal(object)  # QueueState
     counter_changed = Signal(object)  # CounterState
+    queue_removed = Signal(str)  # service code whose retained state the hub cleared
+    counter_removed = Signal(str)  # counter id whose retained state the hub cleared
     display_changed = Signal(object)  # DisplayState
     call_received = Signal(object)  # CallEvent
     print_job = Signal(object)  # PrintJob
@@ -392,7 +394,9 @@ class HubClient(QObject):
     def _handle_cleared(self, rest: str) -> None:
         """An empty retained payload removes the entity (a queue or counter taken out)."""
         parts = rest.split("/")
-        if len(parts) == 3 and parts[0] == "queue":
-            self.queues.pop(parts[1], None)
-        elif len(parts) == 3 and parts[0] == "counter":
-            self.counters.pop(parts[1], None)
+        if len(parts) == 3 and parts[0] == "queue" and parts[2] == "state":
+            if self.queues.pop(parts[1], None) is not None:
+                self.queue_removed.emit(parts[1])
+        elif len(parts) == 3 and parts[0] == "counter" and parts[2] == "state":
+            if self.counters.pop(parts[1], None) is not None:
+                self.counter_removed.emit(parts[1])

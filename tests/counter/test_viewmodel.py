@@ -265,3 +265,16 @@ def test_paused_counter_with_reason(model):
     assert model.phase == Phase.PAUSED
     assert model.counter.pause_reason == "Refrigerio"
     assert model.current is None or model.current.status != TicketStatus.SERVING
+
+
+def test_counter_removed_by_the_hub_signs_out_with_a_spanish_reason(model):
+    model.apply_counter_state(counter_state("serving"))
+    assert model.phase == Phase.SERVING
+    model.remove_counter("v2")  # another counter: nothing changes here
+    assert model.phase == Phase.SERVING
+    model.remove_counter("v1")
+    assert model.phase == Phase.SIGNED_OUT and model.counter is None
+    assert "ya no figura en la configuración" in model.error
+    code = sample_queues()[0].service_code
+    model.remove_queue(code)
+    assert code not in model.queues

@@ -109,6 +109,24 @@ def test_queue_update_replaces_cache_and_events_are_typed(qtbot, fake_hub, make_
     assert blocker.args[0].call.number == "A007"
 
 
+def test_cleared_retained_state_removes_the_entity_and_says_so(
+    qtbot, fake_hub, make_client, sede_id
+):
+    """A service or counter taken out of the sede's configuration: the hub clears its
+    retained state (empty payload); the client drops it and tells the app."""
+    hub = fake_hub()
+    client = make_client(Role.COUNTER, "v1")
+    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
+        client.start()
+    qtbot.waitUntil(lambda: "v1" in client.counters and "orientacion" in client.queues)
+    with qtbot.waitSignal(client.counter_removed, timeout=5000) as removed:
+        hub.publish(topics.counter_state(sede_id, "v1"), b"", retain=True)
+    assert removed.args == ["v1"] and "v1" not in client.counters
+    with qtbot.waitSignal(client.queue_removed, timeout=5000) as removed:
+        hub.publish(topics.queue_state(sede_id, "orientacion"), b"", retain=True)
+    assert removed.args == ["orientacion"] and "orientacion" not in client.queues
+
+
 def test_garbage_payloads_are_ignored(qtbot, fake_hub, make_client, sede_id):
     hub = fake_hub()
     client = make_client()
