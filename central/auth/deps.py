@@ -4,7 +4,8 @@ Every route declares exactly one access rule through one of these, which the per
 test reads back from the app's router:
 
 - ``require("users.create")`` — a signed-in user (bearer access token) whose profiles grant the
-  action; returns an ``Authorized`` holding the actor and the ``Area`` to scope queries with;
+  action; returns an ``Authorized`` holding the actor and the ``Area`` to scope queries with
+  (``read_access("users.read")``: the same rule, applied inside ``ReadAccess.run``);
 - ``signed_in`` — any signed-in user (their own profile, password, sign-out);
 - ``current_device`` — an enrolled, unrevoked sede device (sync uses it);
 - ``public`` — no credentials (health, sign-in, enrollment exchange).
@@ -15,6 +16,10 @@ read-only session (which does none on PostgreSQL and a local ROLLBACK on SQLite)
 takes two threadpool hops (the access rule, the view) plus one to close a read-write session;
 the access rule is one query (token family + user + profiles). Views that only read are marked
 ``@read_only``: on GET/HEAD their session is a ReadOnlySession (central.core.db).
+
+The hottest read views (``GET /users``) go further with ``read_access(action)``: an async
+dependency carrying the same access rule, and ``await access.run(fn)`` doing the read-only
+session, the rule and the view's reading in ONE threadpool hop, with no yield dependency.
 """
 
 from __future__ import annotations
