@@ -45,11 +45,13 @@ def _run_jobs_with(app: FastAPI, cases_settings) -> None:  # noqa: ANN001
     async def lifespan(application: FastAPI):  # noqa: ANN202
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        from central.cases.jobs import schedule
+        from central.cases.jobs import schedule, wake_intake_job
 
         scheduler = BackgroundScheduler(timezone="UTC")
         schedule(scheduler, application.state.engine, cases_settings)
         scheduler.start()
+        application.state.intake_listeners = [*getattr(application.state, "intake_listeners", ())]
+        application.state.intake_listeners.append(lambda: wake_intake_job(scheduler))
         try:
             async with original(application) as state:
                 yield state

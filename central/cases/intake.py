@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,9 @@ from central.sync.service import log_change
 from contracts.sync import RecordType
 
 log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key of the intake ingestion (any constant unique in the database)
+INGEST_LOCK_KEY = 0x414C_4547_5241_0001
 INTAKE_ACTOR = Actor.system("ingesta-sede")
 _MATTER_BY_TEXT = {fold(label): code for code, label in cat.MATTERS.items()} | {
     fold(code.replace("_", " ")): code for code in cat.MATTERS
@@ -191,7 +194,13 @@ def _update(session: Session, case: CaseFile, row) -> None:  # noqa: ANN001
 
 
 def ingest_intakes(*, session: Session, settings: CasesSettings, limit: int = 500) -> IngestReport:
-    """Open or update case files from synced intakes the case module has not seen yet."""
+    """Open or update case files from synced intakes the case module has not seen yet.
+
+    One ingestion at a time (the scheduled job, a push's wake-up and the API may overlap): on
+    PostgreSQL a transaction-scoped advisory lock taken before reading what is pending; on
+    SQLite the session's write transaction already serialises them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
     t = sync_case_intake
     rows = (
         session.execute(

@@ -5,6 +5,7 @@ the process owns (``alegra central`` or tests)."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
@@ -14,6 +15,9 @@ from central.cases.settings import CasesSettings
 from central.core.db import session_scope
 
 log = logging.getLogger(__name__)
+
+# a busy server may start a job late; APScheduler's default (1 s) would skip the run instead
+MISFIRE_GRACE_S = 30
 
 
 def deadline_alerts_job(engine: Engine, settings: CasesSettings) -> int:
@@ -40,6 +44,7 @@ def schedule(scheduler, engine: Engine, settings: CasesSettings) -> None:  # noq
         replace_existing=True,
         coalesce=True,
         max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_S,
     )
     scheduler.add_job(
         deadline_alerts_job,
@@ -50,6 +55,7 @@ def schedule(scheduler, engine: Engine, settings: CasesSettings) -> None:  # noq
         id="case-alerts-morning",
         replace_existing=True,
         coalesce=True,
+        misfire_grace_time=MISFIRE_GRACE_S,
     )
     scheduler.add_job(
         intake_job,
@@ -60,4 +66,13 @@ def schedule(scheduler, engine: Engine, settings: CasesSettings) -> None:  # noq
         replace_existing=True,
         coalesce=True,
         max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_S,
     )
+
+
+def wake_intake_job(scheduler) -> None:  # noqa: ANN001
+    """Run the intake ingestion now (a push just brought intakes); the minute schedule stays
+    as the safety net. Coalesced and single-instance, so a burst of pushes runs it once."""
+    job = scheduler.get_job("case-intakes")
+    if job is not None:
+        job.modify(next_run_time=datetime.now(UTC))

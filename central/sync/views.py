@@ -135,9 +135,15 @@ async def push(request: Request, device: DeviceDep, session: SessionDep) -> Any:
     try:
         # an event can only carry a NUL (refused by PostgreSQL text) through its escape
         nul_free = b"\\u0000" not in body
-        return await run_in_threadpool(_apply, session, device.sede_id, batch, nul_free)
+        answer = await run_in_threadpool(_apply, session, device.sede_id, batch, nul_free)
     finally:
         request.app.state.sync_gate.release()
+    if any(e.aggregate_type == "case_intake" for e in batch.events):
+        # committed: whoever turns intakes into case files (Module 02) may start now, so the
+        # counter gets its file number in seconds instead of at the next scheduled round
+        for listener in getattr(request.app.state, "intake_listeners", ()):
+            listener()
+    return answer
 
 
 def _apply(session: Session, sede_id: str, batch: PushBatch, nul_free: bool = False) -> Any:

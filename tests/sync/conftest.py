@@ -8,7 +8,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -435,6 +435,7 @@ class Rig:
     seed: dict[str, Any]
     db_url: str
     tmp_path: Path
+    last_difference: list[str] = field(default_factory=list)  # tables that differed last
 
 
 @pytest.fixture

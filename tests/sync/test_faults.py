@@ -66,7 +66,12 @@ def converged(rig, *, site_only: bool = False) -> bool:
         ours = fingerprints.hub(conn, site_only=site_only)
     finally:
         conn.close()
-    return ours == fingerprints.central(rig.central.db_url, SEDE, site_only=site_only)
+    theirs = fingerprints.central(rig.central.db_url, SEDE, site_only=site_only)
+    # kept for the failure message: which tables still differ when time runs out
+    rig.last_difference = sorted(
+        k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)
+    )
+    return ours == theirs
 
 
 def assert_exactly_once(rig, *, all_sent: bool = True) -> int:
@@ -94,7 +99,11 @@ def assert_exactly_once(rig, *, all_sent: bool = True) -> int:
 
 def settle(rig, timeout: float = 90) -> int:
     wait_traffic(rig)
-    wait_for(lambda: converged(rig), timeout, "hub and central to converge")
+    try:
+        wait_for(lambda: converged(rig), timeout, "hub and central to converge")
+    except AssertionError as exc:
+        differing = rig.last_difference
+        raise AssertionError(f"{exc}; tables still different: {differing}") from None
     return assert_exactly_once(rig)
 
 

@@ -32,6 +32,14 @@ from tests.sync.conftest import (  # noqa: F401 - fixtures of the sync tests, re
 )
 
 
+@pytest.fixture(autouse=True)
+def _manual_ingestion(request, monkeypatch):
+    """These tests drive the ingestion step by step: central's scheduler stays off, except in
+    the test that checks the scheduler itself."""
+    if request.node.originalname != "test_a_push_with_intakes_wakes_the_ingestion_at_once":
+        monkeypatch.setenv("ALEGRA_CASES_RUN_JOBS", "false")
+
+
 def _ingest(central):
     session = new_session(central.app.state.engine)
     try:
@@ -145,3 +153,29 @@ def test_intake_with_a_bad_or_missing_document_still_opens_a_file(central, agent
     assert person.doc_type == "ninguno" and person.doc_number is None
     session.close()
     assert cases  # module used by other tests of this package
+
+
+def test_a_push_with_intakes_wakes_the_ingestion_at_once(central, agent):
+    """Central's own scheduler (on in production) files the intake seconds after the push
+    that brought it, not at the next minute round, so the counter gets its number soon."""
+    import time
+
+    hub_store.save_intake(
+        agent.conn,
+        changes={
+            "citizen_doc_type": "dni",
+            "citizen_doc_number": "45671234",
+            "citizen_names": "Condori Apaza, María Ysabel",
+            "service_code": "victimas",
+            "matter": "Violencia familiar",
+            "summary": "Denuncia por agresiones; requiere patrocinio.",
+        },
+    )
+    assert _files(central) == []  # the minute round has not come yet (it starts a minute in)
+    started = time.monotonic()
+    agent.push_once()
+    deadline = started + 15
+    while not _files(central) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_files(central)) == 1
+    assert time.monotonic() - started < 15  # the minute schedule alone would take up to 60 s
