@@ -2,8 +2,9 @@
 types with their number rules, and the matter catalogue a hub offers before it has pulled
 central's. Pure data and pure functions, no I/O.
 
-Central's own catalogues (``central/cases/catalogues.py``, ``central/citizens/identifiers.py``)
-are the reference; ``tests/contracts/test_cases.py`` fails when these drift from them.
+Central uses these same definitions (``central/citizens/identifiers.py`` re-exports the
+document rules; ``central/cases/catalogues.py`` starts its matter catalogue from
+``DEFAULT_MATTERS``).
 """
 
 from __future__ import annotations

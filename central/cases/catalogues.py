@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contracts.cases import DEFAULT_MATTERS
+
 SERVICES: dict[str, str] = {
     "defensa_penal": "Defensa penal",
     "asistencia_legal": "Asistencia legal",
@@ -9,22 +11,8 @@ SERVICES: dict[str, str] = {
     "conciliacion": "Conciliación extrajudicial",
     "multidisciplinario": "Servicios multidisciplinarios",
 }
-MATTERS: dict[str, str] = {
-    "alimentos": "Alimentos",
-    "tenencia": "Tenencia y custodia",
-    "regimen_visitas": "Régimen de visitas",
-    "violencia_familiar": "Violencia familiar",
-    "violencia_sexual": "Violencia sexual",
-    "filiacion": "Filiación",
-    "divorcio": "Divorcio / separación",
-    "laboral": "Laboral",
-    "desalojo": "Desalojo",
-    "obligacion_dar_suma": "Obligación de dar suma de dinero",
-    "sucesiones": "Sucesiones",
-    "penal_defensa": "Defensa de imputado",
-    "penal_victima": "Agraviado en proceso penal",
-    "otro": "Otra materia",
-}
+# the matter catalogue is defined once, with the hubs (they offer it before their first pull)
+MATTERS: dict[str, str] = dict(DEFAULT_MATTERS)
 ATTENTION_TYPES: dict[str, str] = {
     "orientacion": "Orientación",
     "asistencia": "Asistencia técnico-legal (MD02)",

@@ -7,40 +7,12 @@ import re
 import unicodedata
 from difflib import SequenceMatcher
 
-DOC_TYPES: dict[str, str] = {
-    "dni": "DNI",
-    "ce": "Carné de extranjería",
-    "pasaporte": "Pasaporte",
-    "cpp": "CPP / PTP",
-    "ninguno": "Sin documento",
-}
-_DOC_RULES: dict[str, tuple[re.Pattern[str], str]] = {
-    "dni": (re.compile(r"^\d{8}$"), "El DNI debe tener 8 dígitos."),
-    "ce": (
-        re.compile(r"^[A-Z0-9]{1,12}$"),
-        "El carné de extranjería tiene hasta 12 letras o números.",
-    ),
-    "pasaporte": (
-        re.compile(r"^[A-Z0-9]{5,15}$"),
-        "El pasaporte tiene de 5 a 15 letras o números.",
-    ),
-    "cpp": (re.compile(r"^[A-Z0-9]{4,15}$"), "El CPP/PTP tiene de 4 a 15 letras o números."),
-}
+# identity documents and their rules are defined once, with the hub and the counters
+from contracts.cases import DOC_TYPES as DOC_TYPES
+from contracts.cases import normalize_document as normalize_document
+
 UBIGEO_RE = re.compile(r"^\d{6}$")
 JUDICIAL_RE = re.compile(r"^(\d{5})-(\d{4})-(\d{1,3})-(\d{4})-([A-Z]{2})-([A-Z]{2})-(\d{2})$")
-
-
-def normalize_document(doc_type: str, doc_number: str | None) -> tuple[str | None, str | None]:
-    """(normalised number, None) or (None, Spanish error). ``ninguno`` takes no number."""
-    if doc_type not in DOC_TYPES:
-        return None, "Tipo de documento no válido."
-    number = re.sub(r"[\s.-]", "", doc_number or "").upper()
-    if doc_type == "ninguno":
-        return (None, None) if not number else (None, "Sin documento: no indique un número.")
-    if not number:
-        return None, "Indique el número de documento."
-    pattern, message = _DOC_RULES[doc_type]
-    return (number, None) if pattern.match(number) else (None, message)
 
 
 def fold(text: str) -> str:
