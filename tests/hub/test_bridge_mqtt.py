@@ -23,7 +23,7 @@ LUIS = {"username": "luis", "password": "demo-ventanilla-2"}
 
 
 @pytest.fixture
-def hub(tmp_path, sede_id, mqtt_broker):
+def hub(tmp_path, sede_id, mqtt_broker, clients):
     from hub.domain.engine import HubEngine
 
     config = load_sede_config(DEMO_SEDE_FILE).model_copy(update={"id": sede_id})
@@ -35,31 +35,17 @@ def hub(tmp_path, sede_id, mqtt_broker):
         housekeeping_interval_s=0.5,
     )
     assert bridge.start(wait_s=10)
-    clients: list = []
-
-    def device(role: str, device_id: str) -> DeviceClient:
-        client = DeviceClient(
-            sede_id=sede_id,
-            role=role,
-            device_id=device_id,
-            host=mqtt_broker.host,
-            port=mqtt_broker.port,
-        ).connect()
-        clients.append(client)
-        return client
-
-    def watcher() -> StateWatcher:
-        watch = StateWatcher(sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port)
-        clients.append(watch.connect())
-        return watch
-
     yield type(
         "Hub",
         (),
-        {"engine": engine, "bridge": bridge, "config": config, "device": device, "watch": watcher},
+        {
+            "engine": engine,
+            "bridge": bridge,
+            "config": config,
+            "device": clients.device,
+            "watch": clients.watch,
+        },
     )
-    for client in clients:
-        client.close()
     bridge.stop()
     engine.close()
 

@@ -13,7 +13,7 @@ import pytest
 from contracts import mqtt as topics
 from hub.bridge import HubBridge, MqttSettings
 from hub.config import DEMO_SEDE_FILE, load_sede_config
-from hub.mqtt_client import DeviceClient, StateWatcher
+from hub.mqtt_client import StateWatcher
 
 pytestmark = pytest.mark.mqtt
 
@@ -76,31 +76,6 @@ def make_hub(tmp_path, sede_id, mqtt_broker):
     for engine, bridge in made:
         bridge.stop()
         engine.close()
-
-
-@pytest.fixture
-def clients(sede_id, mqtt_broker):
-    opened: list = []
-
-    def device(role: str, device_id: str) -> DeviceClient:
-        client = DeviceClient(
-            sede_id=sede_id,
-            role=role,
-            device_id=device_id,
-            host=mqtt_broker.host,
-            port=mqtt_broker.port,
-        ).connect()
-        opened.append(client)
-        return client
-
-    def watcher() -> StateWatcher:
-        watch = StateWatcher(sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port)
-        opened.append(watch.connect())
-        return watch
-
-    yield type("Clients", (), {"device": device, "watch": watcher})
-    for client in opened:
-        client.close()
 
 
 def _queue_publications(watch: StateWatcher, sede_id: str, service: str) -> list[dict]:
