@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from contracts.messages import CommandResponse, ErrorBody
+from counter.screens import FIXED_NOW, sample_queues, sample_sede
+from counter.viewmodel import CounterViewModel
 from tests.qt_live_hub import hub, make_client  # noqa: F401 (fixtures)
 
 
@@ -46,3 +48,21 @@ class RecordingSender:
 @pytest.fixture
 def sender() -> RecordingSender:
     return RecordingSender()
+
+
+@pytest.fixture
+def clock():
+    """The view-model's clock; a test moves it by setting ``clock["now"]``."""
+    return {"now": FIXED_NOW}
+
+
+@pytest.fixture
+def model(qtbot, sender, clock):
+    """A connected counter view-model (counter v1) with the sample sede and queues."""
+    model = CounterViewModel("v1", sender, now=lambda: clock["now"])
+    model.apply_sede_info(sample_sede())
+    for queue in sample_queues():
+        model.apply_queue_state(queue)
+    model.set_connected(True)
+    yield model
+    model.deleteLater()

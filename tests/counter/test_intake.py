@@ -13,9 +13,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from contracts.messages import CounterState
-from counter.screens import FIXED_NOW, attended_ticket, counter_state, sample_queues, sample_sede
+from counter.screens import FIXED_NOW, attended_ticket, counter_state
 from counter.style import stylesheet
-from counter.viewmodel import CounterViewModel, IntakeForm
+from counter.viewmodel import IntakeForm
 from counter.views import CounterWindow
 from qtcommon.screenshot import distinct_colours, save_png
 
@@ -42,17 +42,6 @@ def finish_attended(model, sender) -> None:
     assert sender.actions[-1] == "finish_attention"
     sender.reply_ok({"ticket": attended_ticket().model_dump(mode="json")})
     model.apply_counter_state(counter_state("idle"))
-
-
-@pytest.fixture
-def model(qtbot, sender):
-    model = CounterViewModel("v1", sender, now=lambda: FIXED_NOW)
-    model.apply_sede_info(sample_sede())
-    for queue in sample_queues():
-        model.apply_queue_state(queue)
-    model.set_connected(True)
-    yield model
-    model.deleteLater()
 
 
 def test_offered_only_after_an_attended_ticket(model, sender):

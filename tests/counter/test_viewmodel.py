@@ -29,22 +29,6 @@ ALL = [
 ]
 
 
-@pytest.fixture
-def clock():
-    return {"now": FIXED_NOW}
-
-
-@pytest.fixture
-def model(qtbot, sender, clock):
-    model = CounterViewModel("v1", sender, now=lambda: clock["now"])
-    model.apply_sede_info(sample_sede())
-    for queue in sample_queues():
-        model.apply_queue_state(queue)
-    model.set_connected(True)
-    yield model
-    model.deleteLater()
-
-
 def enabled(model) -> set[str]:
     return {action for action in ALL if model.enabled(action)}
 
