@@ -242,14 +242,46 @@ def acknowledge(conn: sqlite3.Connection, *, wire_epoch: int, held_through: int)
                 (str(through),),
             )
         # local intake edits central has now arbitrated no longer shadow pulled versions
+        settled = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM case_intakes WHERE pending_seq <= ?", (through,)
+            ).fetchall()
+        ]
         conn.execute(
             "UPDATE case_intakes SET pending_seq = NULL WHERE pending_seq <= ?", (through,)
         )
+        _apply_held_intakes(conn, settled)
         conn.execute("COMMIT")
         return marked
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _apply_held_intakes(conn: sqlite3.Connection, intake_ids: Sequence[str]) -> None:
+    """A pull that arrived while our own edit of an intake was unacknowledged was kept in
+    ``synced_records`` but not applied (the edit shadowed it). Once central has acknowledged
+    the edit, apply the version held there (when newer), or nothing would ever bring it: the
+    change log does not send a record twice."""
+    for intake_id in intake_ids:
+        held = conn.execute(
+            "SELECT revision, deleted, body FROM synced_records "
+            "WHERE record_type = ? AND record_id = ?",
+            (RecordType.CASE_INTAKE, intake_id),
+        ).fetchone()
+        if held is None:
+            continue
+        _apply_intake(
+            conn,
+            Change(
+                record_type=RecordType.CASE_INTAKE,
+                record_id=intake_id,
+                revision=held[0],
+                deleted=bool(held[1]),
+                body=json.loads(held[2]) if held[2] is not None else None,
+            ),
+        )
 
 
 def rewind(conn: sqlite3.Connection, *, wire_epoch: int, held_through: int) -> int:

@@ -194,6 +194,31 @@ def test_intake_edited_on_both_sides_is_kept_twice_and_resolved_by_a_person(
     assert_same(agent, central)
 
 
+def test_intake_pulled_while_its_push_answer_was_lost_is_applied_once_acknowledged(
+    central, agent, monkeypatch
+):
+    """Central stored the intake (revision 1) but its answer never reached the hub; the pull
+    then brings revision 1 while the hub still holds its own edit as pending, so it is only
+    kept aside. When the retried push is acknowledged, the held version must be applied:
+    the change log will not send it again."""
+    record = _intake(agent)
+    with monkeypatch.context() as lost:
+        lost.setattr(hub_store, "acknowledge", lambda *args, **kwargs: 0)  # the answer is lost
+        agent.push_once()
+    agent.pull_once()
+    local = agent.conn.execute(
+        "SELECT revision, pending_seq FROM case_intakes WHERE id = ?", (record["id"],)
+    ).fetchone()
+    assert local["pending_seq"] is not None and local["revision"] == 0  # shadowed, held aside
+    agent.push_once()  # central already holds it: the answer now arrives
+    agent.pull_once()  # nothing new in the change log for it
+    local = agent.conn.execute(
+        "SELECT revision, pending_seq FROM case_intakes WHERE id = ?", (record["id"],)
+    ).fetchone()
+    assert local["pending_seq"] is None and local["revision"] == 1
+    assert_same(agent, central)
+
+
 def test_delete_against_edit_keeps_the_edit_and_flags_it(central, hub_engine, agent, admin_headers):
     record = _intake(agent)
     converge(agent)
