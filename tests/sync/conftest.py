@@ -456,3 +456,141 @@ def rig(seeded_pg: tuple[str, dict[str, Any]], tmp_path: Path) -> Iterator[Rig]:
         if central.db_url != url:
             devtools.drop_pg_database(central.db_url)
         devtools.drop_pg_database(url)
+
+
+# ------------------------------------------------------------------ checks of the fault tests
+
+
+def hub_conn(rig: Rig) -> Any:
+    from sync import hub_store
+
+    return hub_store.open_db(rig.hub.db_path)
+
+
+def central_engine(rig: Rig) -> Any:
+    from central.core.db import make_engine
+
+    return make_engine(rig.central.db_url)
+
+
+def inbox_count(rig: Rig) -> int:
+    from sqlalchemy import func, select
+
+    from central.sync import models as m
+
+    engine = central_engine(rig)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(m.sync_inbox)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def hub_backlog(rig: Rig) -> int:
+    from sync import hub_store
+
+    conn = hub_conn(rig)
+    try:
+        return hub_store.backlog(conn)[0]
+    finally:
+        conn.close()
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_traffic(rig: Rig, timeout: float = 90) -> None:
+    for proc in rig.hub.traffic:
+        proc.wait(timeout)
+        assert proc.returncode in (0, -9), f"traffic failed ({proc.returncode})"
+
+
+def converged(rig: Rig, *, site_only: bool = False) -> bool:
+    """The hub has nothing left to send and the per-table fingerprints of both sides match."""
+    from sync import fingerprints, hub_store
+
+    conn = hub_conn(rig)
+    try:
+        if hub_store.backlog(conn)[0]:
+            return False
+        ours = fingerprints.hub(conn, site_only=site_only)
+    finally:
+        conn.close()
+    theirs = fingerprints.central(rig.central.db_url, SEDE, site_only=site_only)
+    # kept for the failure message: which tables still differ when time runs out
+    rig.last_difference = sorted(
+        k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)
+    )
+    return ours == theirs
+
+
+def assert_exactly_once(rig: Rig, *, all_sent: bool = True) -> int:
+    """Every event the hub holds as acknowledged is at central exactly once (and, with
+    ``all_sent``, every outbox event is acknowledged). Returns how many are."""
+    from central.sync import service
+
+    conn = hub_conn(rig)
+    try:
+        acked = {
+            r[0] for r in conn.execute("SELECT event_id FROM outbox WHERE sent_at IS NOT NULL")
+        }
+        total = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    finally:
+        conn.close()
+    engine = central_engine(rig)
+    try:
+        with engine.connect() as c:
+            counts = service.event_counts(c, sede_id=SEDE)
+    finally:
+        engine.dispose()
+    missing = [e for e in acked if counts.get(e) != 1]
+    assert not missing, f"{len(missing)} acknowledged events not at central exactly once"
+    assert set(counts.values()) <= {1}
+    if all_sent:
+        assert len(acked) == total
+    return len(acked)
+
+
+def settle(rig: Rig, timeout: float = 90, traffic_timeout: float = 90) -> int:
+    """Wait for the traffic to end and both sides to converge; check exactly-once."""
+    wait_traffic(rig, traffic_timeout)
+    try:
+        wait_for(lambda: converged(rig), timeout, "hub and central to converge")
+    except AssertionError as exc:
+        differing = rig.last_difference
+        raise AssertionError(f"{exc}; tables still different: {differing}") from None
+    return assert_exactly_once(rig)
+
+
+def put_appointments(rig: Rig, count: int, start: int = 0) -> None:
+    """Central-side edits: appointments for the sede (travel central -> hub)."""
+    from datetime import UTC, datetime, timedelta
+
+    from central.sync import models as m
+    from central.sync import service
+    from contracts.sync import RecordType
+
+    engine = central_engine(rig)
+    try:
+        with engine.begin() as conn:
+            for n in range(start, start + count):
+                service.put_central_record(
+                    conn,
+                    table=m.sync_appointment,
+                    record_type=RecordType.APPOINTMENT,
+                    values={
+                        "sede_id": SEDE,
+                        "code": f"CITA-{n:05d}",
+                        "service_code": "orientacion",
+                        "scheduled_at": datetime.now(UTC) + timedelta(days=1, minutes=n),
+                        "dni": None,
+                    },
+                )
+    finally:
+        engine.dispose()
