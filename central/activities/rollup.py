@@ -190,7 +190,10 @@ def on_ticket_writes(conn: Connection, writes: Any) -> Callable[[], None] | None
         return None
     incoming = {t["id"]: t for t in writes.tickets}
     ids = sorted(touched)
-    held = _held(conn, ids)
+    if writes.held is not None:  # read by the apply path for all of the batch's tickets
+        held = {i: writes.held[i] for i in ids if i in writes.held}
+    else:
+        held = _held(conn, ids)
     stored = _held_events(conn, [i for i in ids if i in held]) if held else {}
     deltas: dict[Key, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for ticket_id in ids:

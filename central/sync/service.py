@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
+import psycopg
 import uuid6
 from pydantic import ValidationError
 from sqlalchemy import Connection, and_, func, or_, select, text
@@ -58,6 +59,9 @@ class TicketWrites:
     tickets: list[dict[str, Any]]
     events: list[dict[str, Any]]
     histories: list[dict[str, Any]]
+    # the batch's tickets central already holds, read in this transaction before the writes:
+    # id -> (sede_id, business_date, revision); tickets absent here are new to central
+    held: Mapping[str, tuple[str, str, int]] | None = None
 
 
 # Figures other modules derive from the synced tickets, kept in the apply transaction: a hook
@@ -158,6 +162,25 @@ def _pg_bulk(
         cursor.execute(sql)
 
 
+def _pg_copy_fresh(conn: Connection, writes: list[tuple[Any, list[dict[str, Any]]]]) -> bool:
+    """COPY rows whose keys are expected to be new straight into their tables (no staging),
+    all in one savepoint. True when written; False, with nothing written, when a key turned
+    out to be held (unique violation): the caller then takes the staging path with ON
+    CONFLICT for all of them."""
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute("SAVEPOINT sync_copy_fresh")
+        try:
+            for table, rows in writes:
+                if rows:
+                    _pg_copy(cursor, table.name, list(rows[0]), rows)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT sync_copy_fresh")
+            return False
+        cursor.execute("RELEASE SAVEPOINT sync_copy_fresh")
+    return True
+
+
 def bulk_insert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """Plain batched insert (fresh inbox slots, dead letters)."""
     if not rows:
@@ -195,14 +218,70 @@ def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> 
     conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
 
 
+def _held_tickets(conn: Connection, ticket_ids: list[str]) -> dict[str, tuple[str, str, int]]:
+    """Which of these tickets central holds: id -> (sede_id, business_date, revision)."""
+    t = m.sync_ticket
+    found: dict[str, tuple[str, str, int]] = {}
+    if conn.dialect.name == "postgresql":
+        # one array parameter instead of thousands of bind parameters
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(
+                "SELECT id, sede_id, business_date, revision FROM sync_ticket "
+                "WHERE id = ANY(%b::text[])",
+                (ticket_ids,),
+            )
+            for row in cursor.fetchall():
+                found[row[0]] = (row[1], row[2], row[3])
+        return found
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        for row in conn.execute(
+            select(t.c.id, t.c.sede_id, t.c.business_date, t.c.revision).where(t.c.id.in_(chunk))
+        ):
+            found[row[0]] = (row[1], row[2], row[3])
+    return found
+
+
+def _write_tickets(
+    conn: Connection,
+    tickets: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    held: Mapping[str, tuple[str, str, int]],
+) -> None:
+    """Ticket rows (newest revision wins) and ticket event rows (insert-or-ignore). On
+    PostgreSQL the rows expected to be new go straight in by COPY: the tickets central did not
+    hold (``held``, read earlier in this transaction) and the events (one is held only if the
+    hub re-sent it under another event id). Should any of them turn out to be held, none is
+    kept and all take the staging path with ON CONFLICT. A held ticket whose stored revision
+    is already as new is left out (revisions only grow, so the upsert would not touch it)."""
+    if conn.dialect.name != "postgresql":
+        _upsert_newer(conn, m.sync_ticket, tickets, ["id"])
+        _insert_ignore(conn, m.sync_ticket_event, events)
+        return
+    fresh = [r for r in tickets if r["id"] not in held]
+    known = [r for r in tickets if r["id"] in held and r["revision"] > held[r["id"]][2]]
+    if (fresh or events) and not _pg_copy_fresh(
+        conn, [(m.sync_ticket, fresh), (m.sync_ticket_event, events)]
+    ):
+        _upsert_newer(conn, m.sync_ticket, known + fresh, ["id"])
+        _insert_ignore(conn, m.sync_ticket_event, events)
+        return
+    _upsert_newer(conn, m.sync_ticket, known, ["id"])
+
+
 def _lock_sede(conn: Connection, sede_id: str) -> Mapping[str, Any]:
     """The sede's sync state row, locked for this transaction (serialises two agents of the
-    same hub; SQLite already serialises writers with BEGIN IMMEDIATE)."""
-    _insert_ignore(conn, m.sync_sede_state, [{"sede_id": sede_id}])
+    same hub; SQLite already serialises writers with BEGIN IMMEDIATE). Created on first
+    contact; read first, so a known sede costs one statement."""
     stmt = select(m.sync_sede_state).where(m.sync_sede_state.c.sede_id == sede_id)
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return conn.execute(stmt).mappings().one()
+    row = conn.execute(stmt).mappings().first()
+    if row is None:
+        _insert_ignore(conn, m.sync_sede_state, [{"sede_id": sede_id}])
+        row = conn.execute(stmt).mappings().one()
+    return row
 
 
 # ---------------------------------------------------------------------------- push
@@ -225,38 +304,34 @@ def apply_batch(
     now = _now()
     sede = _lock_sede(conn, sede_id)
     epoch = batch.hub_epoch
-    _insert_ignore(
-        conn,
-        m.sync_epoch,
-        [
-            {
-                "sede_id": sede_id,
-                "hub_epoch": epoch,
-                "held_through": 0,
-                "max_seq": 0,
-                "first_contact_at": now,
-                "last_contact_at": now,
-            }
-        ],
+    position = select(m.sync_epoch.c.held_through, m.sync_epoch.c.max_seq).where(
+        m.sync_epoch.c.sede_id == sede_id, m.sync_epoch.c.hub_epoch == epoch
     )
-    held, max_seq = conn.execute(
-        select(m.sync_epoch.c.held_through, m.sync_epoch.c.max_seq).where(
-            m.sync_epoch.c.sede_id == sede_id, m.sync_epoch.c.hub_epoch == epoch
+    found = conn.execute(position).first()
+    if found is None:  # first batch of this epoch (the sede lock serialises its creation)
+        _insert_ignore(
+            conn,
+            m.sync_epoch,
+            [
+                {
+                    "sede_id": sede_id,
+                    "hub_epoch": epoch,
+                    "held_through": 0,
+                    "max_seq": 0,
+                    "first_contact_at": now,
+                    "last_contact_at": now,
+                }
+            ],
         )
-    ).one()
+        found = conn.execute(position).one()
+    held, max_seq = found
     counts = _Counts()
     events = _unique_by_seq(batch.events)
     new_slots: list[dict[str, Any]] = []
     if events:
         low, high = events[0].seq, events[-1].seq
-        existing = dict(
-            conn.execute(
-                select(m.sync_inbox.c.seq, m.sync_inbox.c.event_id).where(
-                    m.sync_inbox.c.sede_id == sede_id,
-                    m.sync_inbox.c.hub_epoch == epoch,
-                    m.sync_inbox.c.seq.between(low, high),
-                )
-            ).all()
+        existing, known = _slots_and_held_ids(
+            conn, sede_id, epoch, low, high, [e.event_id for e in events]
         )
         fresh: list[SyncEvent] = []
         for event in events:
@@ -267,7 +342,6 @@ def apply_batch(
                 counts.duplicates += 1
             else:
                 raise EpochConflictError(epoch, held, event.seq)
-        known = _held_event_ids(conn, [e.event_id for e in fresh]) if fresh else set()
         to_apply: list[SyncEvent] = []
         for event in fresh:
             status = "duplicate" if event.event_id in known else "applied"
@@ -336,25 +410,51 @@ def apply_batch(
     )
 
 
-def _held_event_ids(conn: Connection, event_ids: list[str]) -> set[str]:
-    """Which of these event ids central already holds (under any epoch)."""
+def _slots_and_held_ids(
+    conn: Connection, sede_id: str, epoch: int, low: int, high: int, event_ids: list[str]
+) -> tuple[dict[int, str], set[str]]:
+    """The epoch's slots already held in ``low..high`` (seq -> event id), and which of these
+    event ids central already holds under any slot (not as a duplicate). One statement on
+    PostgreSQL."""
     if conn.dialect.name == "postgresql":
         # one array parameter instead of thousands of bind parameters
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute(
-                "SELECT event_id FROM sync_inbox WHERE event_id = ANY(%b::text[]) "
+                "SELECT seq, event_id FROM sync_inbox WHERE sede_id = %s AND hub_epoch = %s "
+                "AND seq BETWEEN %s AND %s UNION ALL "
+                "SELECT NULL, event_id FROM sync_inbox WHERE event_id = ANY(%b::text[]) "
                 "AND status <> 'duplicate'",
-                (event_ids,),
+                (sede_id, epoch, low, high, event_ids),
             )
-            return {row[0] for row in cursor.fetchall()}
-    return set(
+            existing: dict[int, str] = {}
+            known: set[str] = set()
+            for seq, event_id in cursor.fetchall():
+                if seq is None:
+                    known.add(event_id)
+                else:
+                    existing[seq] = event_id
+            return existing, known
+    existing = dict(
         conn.execute(
-            select(m.sync_inbox.c.event_id).where(
-                m.sync_inbox.c.event_id.in_(event_ids), m.sync_inbox.c.status != "duplicate"
+            select(m.sync_inbox.c.seq, m.sync_inbox.c.event_id).where(
+                m.sync_inbox.c.sede_id == sede_id,
+                m.sync_inbox.c.hub_epoch == epoch,
+                m.sync_inbox.c.seq.between(low, high),
             )
-        ).scalars()
+        ).all()
     )
+    known = set()
+    for start in range(0, len(event_ids), 500):
+        known.update(
+            conn.execute(
+                select(m.sync_inbox.c.event_id).where(
+                    m.sync_inbox.c.event_id.in_(event_ids[start : start + 500]),
+                    m.sync_inbox.c.status != "duplicate",
+                )
+            ).scalars()
+        )
+    return existing, known
 
 
 def _unique_by_seq(events: list[SyncEvent]) -> list[SyncEvent]:
@@ -550,10 +650,10 @@ def _apply_effects(
     if nul_free:
         for row in tickets.values():
             row["body"] = _dumps(row["body"])
-    writes = TicketWrites(list(tickets.values()), ticket_events, histories)
+    held = _held_tickets(conn, list(tickets)) if tickets else {}
+    writes = TicketWrites(list(tickets.values()), ticket_events, histories, held)
     finishers = [f for hook in TICKET_HOOKS if (f := hook(conn, writes)) is not None]
-    _upsert_newer(conn, m.sync_ticket, writes.tickets, ["id"])
-    _insert_ignore(conn, m.sync_ticket_event, ticket_events)
+    _write_tickets(conn, writes.tickets, ticket_events, held)
     for finish in finishers:
         finish()
     _upsert_newer(conn, m.sync_counter_session, list(sessions.values()), ["id"])

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
+# revisions are stored in 32-bit integer columns at central: a larger one is poison, not a
+# batch that fails to store forever
+MAX_REVISION = 2**31 - 1
 
 
 class _Open(BaseModel):
@@ -26,7 +29,7 @@ class TicketRecord(_Open):
     service_code: Id
     number: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     status: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=MAX_REVISION)
     updated_at: str
 
 
@@ -49,7 +52,7 @@ class CounterSessionRecord(_Open):
     counter_id: Id
     username: Id
     signed_in_at: str
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=MAX_REVISION)
     updated_at: str
 
 
@@ -58,14 +61,14 @@ class CounterPauseRecord(_Open):
     counter_id: Id
     reason: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     started_at: str
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=MAX_REVISION)
     updated_at: str
 
 
 class CounterRecord(_Open):
     counter_id: Id
     status: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    revision: int = Field(ge=1)
+    revision: int = Field(ge=1, le=MAX_REVISION)
     updated_at: str
 
 
@@ -157,7 +160,7 @@ def _ticket_ok(payload: dict[str, Any]) -> bool:
         and type(status) is str
         and 0 < len(status) <= 20
         and type(revision) is int
-        and revision >= 1
+        and 1 <= revision <= MAX_REVISION
         and type(updated_at) is str
         and type(event_id) is str
         and 0 < len(event_id) <= 80

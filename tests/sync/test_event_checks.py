@@ -41,6 +41,7 @@ ODD_VALUES = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-3, max_value=3),
+    st.sampled_from([2**31 - 1, 2**31, 2**63]),  # around the stored revision's range
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=3),
     st.text(min_size=79, max_size=90),
