@@ -38,8 +38,9 @@ AGENT_VERSION = "1"
 
 
 SYNC_MEDIA_TYPE = "application/vnd.alegra.sync+json"
+# the health backlog is counted afresh at most this often while draining (see _backlog)
+BACKLOG_RECOUNT_S = 5.0
 WIRE_FIELDS = ("seq", "event_id", "event_type", "aggregate_type", "aggregate_id", "created_at")
-_LIMITS = {"event_id": 64, "event_type": 80, "aggregate_type": 40, "aggregate_id": 80}
 
 
 def _dump(value: Any) -> str:
@@ -47,7 +48,20 @@ def _dump(value: Any) -> str:
 
 
 def _envelope_ok(head: dict[str, Any]) -> bool:
-    return all(isinstance(head.get(k), str) and 0 < len(head[k]) <= n for k, n in _LIMITS.items())
+    # the lengths central's envelope accepts (contracts.sync.SyncEvent); written out, it runs
+    # for every event of every batch
+    event_id, event_type = head.get("event_id"), head.get("event_type")
+    aggregate_type, aggregate_id = head.get("aggregate_type"), head.get("aggregate_id")
+    return (
+        type(event_id) is str
+        and 0 < len(event_id) <= 64
+        and type(event_type) is str
+        and 0 < len(event_type) <= 80
+        and type(aggregate_type) is str
+        and 0 < len(aggregate_type) <= 40
+        and type(aggregate_id) is str
+        and 0 < len(aggregate_id) <= 80
+    )
 
 
 class AgentSettings(BaseSettings):
@@ -261,7 +275,14 @@ class SyncAgent:
         unless a previous batch was refused as malformed (``_strict``): then each payload is
         parsed, and one that cannot be is sent as a stub that central dead-letters, so a
         corrupt row never blocks the rest."""
-        head = {k: event[k] for k in WIRE_FIELDS}
+        head = {
+            "seq": event["seq"],
+            "event_id": event["event_id"],
+            "event_type": event["event_type"],
+            "aggregate_type": event["aggregate_type"],
+            "aggregate_id": event["aggregate_id"],
+            "created_at": event["created_at"],
+        }  # WIRE_FIELDS, written out
         text = event["payload_json"]
         if not stub and _envelope_ok(head) and text.startswith("{"):
             if not self._strict:  # orjson: the head of thousands of events per batch
@@ -287,16 +308,16 @@ class SyncAgent:
 
     def _backlog(self) -> tuple[int, str | None]:
         """``hub_store.backlog`` (a count over the unsent rows: ~50 ms for a 50,000-event
-        backlog) at most once a second while draining; in between, moved by what was
-        acknowledged and what was added since, which is exact under contiguous
-        acknowledgement (the oldest pending time may lag by that second)."""
+        backlog) at most every ``BACKLOG_RECOUNT_S`` while draining; in between, moved by what
+        was acknowledged and what was added since, which is exact under contiguous
+        acknowledgement (the oldest pending time may lag by that interval)."""
         sent, last, now = (
             hub_store.sent_through(self.conn),
             hub_store.last_outbox_seq(self.conn),
             time.monotonic(),
         )
         cached = self._backlog_cache
-        if cached is not None and now - cached[0] < 1.0 and sent >= cached[3]:
+        if cached is not None and now - cached[0] < BACKLOG_RECOUNT_S and sent >= cached[3]:
             count = max(0, cached[1] - (sent - cached[3]) + (last - cached[4]))
             return count, cached[2] if count else None
         count, oldest = hub_store.backlog(self.conn)

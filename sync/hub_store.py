@@ -200,23 +200,25 @@ def pending_events(
     already in flight), as wire events of the current wire epoch."""
     _, base = wire_position(conn)
     start = max(sent_through(conn), base, base + after_wire)
-    rows = conn.execute(
-        "SELECT seq, event_id, event_type, aggregate_type, aggregate_id, payload, created_at "
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: thousands of rows per batch
+    rows = cursor.execute(
+        "SELECT seq, event_id, event_type, aggregate_type, aggregate_id, created_at, payload "
         "FROM outbox WHERE seq > ? AND sent_at IS NULL ORDER BY seq LIMIT ?",
         (start, limit),
     ).fetchall()
     return [
         {
-            "seq": r["seq"] - base,
-            "event_id": r["event_id"],
-            "event_type": r["event_type"],
-            "aggregate_type": r["aggregate_type"],
-            "aggregate_id": r["aggregate_id"],
-            "created_at": r["created_at"],
+            "seq": seq - base,
+            "event_id": event_id,
+            "event_type": event_type,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "created_at": created_at,
             # kept as the stored JSON text: the agent splices it into the request unparsed
-            "payload_json": r["payload"],
+            "payload_json": payload,
         }
-        for r in rows
+        for seq, event_id, event_type, aggregate_type, aggregate_id, created_at, payload in rows
     ]
 
 
