@@ -126,22 +126,39 @@ def status(
     config: ConfigOpt = None,
     data_dir: DataDirOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Salida JSON.")] = False,
+    mqtt_passwd_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--mqtt-passwd-file",
+            help="passwd de Mosquitto instalado (ALEGRA_MQTT_PASSWD_FILE): avisa de las "
+            "ventanillas sin credencial MQTT.",
+        ),
+    ] = None,
 ) -> None:
     """Queues, counters and outbox backlog, read from the SQLite file (hub running or not)."""
     from hub.domain.engine import HubEngine
 
-    _, sede, db_path = _load(config, data_dir)
+    settings, sede, db_path = _load(config, data_dir)
     if not db_path.exists():
         typer.echo(f"No hay datos del hub en {db_path}.", err=True)
         raise typer.Exit(1)
     engine = HubEngine(sede, db_path)
     try:
         report = engine.status()
+        effective = engine.config  # central's revision once applied, else the TOML
     finally:
         engine.close()
     from sync.agent import status as sync_status
 
     report["sync"] = sync_status(db_path)  # backlog, last success, last error (docs/sync.md)
+    passwd_file = mqtt_passwd_file or settings.mqtt_passwd_file
+    if passwd_file is not None:
+        report["mqtt_credentials"] = _credential_check(
+            effective,
+            Path(passwd_file),
+            config=config or settings.sede_config,
+            data_dir=data_dir or settings.data_dir,
+        )
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         return
@@ -173,12 +190,66 @@ def status(
 
     for line in describe(report["sync"]):
         typer.echo(line)
+    if "mqtt_credentials" in report:
+        for line in _describe_credentials(report["mqtt_credentials"]):
+            typer.echo(line)
+
+
+def _credential_check(sede: Any, passwd_file: Path, *, config: Path, data_dir: Path) -> dict:
+    """Counters of the configuration in effect with no user in the broker's password file,
+    and the command that makes their credentials (docs/operations.md)."""
+    from hub.mqtt_provision import counters_without_credential, passwd_usernames
+
+    report: dict[str, Any] = {"passwd_file": str(passwd_file)}
+    try:
+        usernames = passwd_usernames(passwd_file)
+    except (OSError, UnicodeDecodeError) as exc:
+        report["error"] = f"no se pudo leer {passwd_file}: {exc.strerror or exc}"
+        return report
+    missing = counters_without_credential(sede, usernames)
+    report["missing_counters"] = missing
+    if missing:
+        report["fix"] = (
+            f"alegra hub provision-mqtt --config {config} --data-dir {data_dir} --out DIR "
+            "--keep ANTERIOR/credentials.toml --kiosk ... --display ..."
+        )
+        # the kiosks, displays and consoles to name again (the file does not say which is which)
+        counters = {counter.id for counter in sede.counters}
+        report["other_users"] = [u for u in usernames if u not in counters and u != "hub"]
+    return report
+
+
+def _describe_credentials(check: dict) -> list[str]:
+    if "error" in check:
+        return [f"\nCredenciales MQTT: {check['error']}"]
+    missing = check["missing_counters"]
+    if not missing:
+        return [
+            f"\nCredenciales MQTT ({check['passwd_file']}): todas las ventanillas tienen la suya."
+        ]
+    others = ", ".join(check["other_users"]) or "ninguno"
+    return [
+        f"\nAVISO: ventanillas sin credencial MQTT en {check['passwd_file']}: "
+        f"{', '.join(missing)}. No podrán conectarse al broker hasta tenerla.",
+        "  Genérela (los demás equipos conservan su contraseña con --keep):",
+        f"    {check['fix']}",
+        f"  con --kiosk/--display/--admin para los demás usuarios del passwd ({others}); "
+        "luego instale passwd y acl (systemctl reload mosquitto) y configure la ventanilla.",
+    ]
 
 
 @app.command("provision-mqtt")
 def provision_mqtt(
     out: Annotated[Path, typer.Option("--out", help="Carpeta de salida (passwd, acl, ...).")],
     config: ConfigOpt = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Carpeta de datos del hub (ALEGRA_DATA_DIR): usa la configuración en vigor "
+            "(la de la central aplicada por el hub) en vez del TOML.",
+        ),
+    ] = None,
     kiosk: Annotated[list[str] | None, typer.Option("--kiosk", help="Id de un kiosco.")] = None,
     display: Annotated[
         list[str] | None, typer.Option("--display", help="Id de una pantalla.")
@@ -191,33 +262,58 @@ def provision_mqtt(
         typer.Option(help="credentials.toml anterior: conserva esas contraseñas."),
     ] = None,
 ) -> None:
-    """Generate per-device Mosquitto credentials and the ACL of a sede (from its TOML)."""
-    import tomllib
-
+    """Generate per-device Mosquitto credentials and the ACL of a sede, for the configuration
+    its hub runs on (central's applied revision under --data-dir, else the TOML)."""
     from hub.config import ConfigError, HubSettings, load_sede_config
-    from hub.mqtt_provision import ProvisionError, provision
+    from hub.mqtt_provision import ProvisionError, effective_config, provision, read_kept_passwords
 
     try:
-        sede = load_sede_config(config or HubSettings().sede_config)
-        previous: dict[str, str] = {}
-        if keep is not None:
-            devices = tomllib.loads(keep.read_text(encoding="utf-8")).get("devices", {})
-            previous = {name: entry["password"] for name, entry in devices.items()}
+        settings = HubSettings()
+        config_path = config or settings.sede_config
+        if data_dir is None and "data_dir" in settings.model_fields_set:
+            data_dir = settings.data_dir  # ALEGRA_DATA_DIR set: the hub's own data dir
+        bootstrap = load_sede_config(config_path)
+        db_path = db_path_for(data_dir, bootstrap.id) if data_dir is not None else None
+        effective = effective_config(bootstrap, db_path)
+        previous = read_kept_passwords(keep) if keep is not None else {}
         credentials = provision(
-            sede,
+            effective.config,
             out,
             kiosks=kiosk or [],
             displays=display or [],
             admins=admin or [],
             passwords=previous,
         )
-    except (ConfigError, ProvisionError, OSError, KeyError, ValueError) as exc:
+    except (ConfigError, ProvisionError, OSError, ValueError) as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"Credenciales MQTT de {sede.id} en {out}:")
+    if effective.source == "central":
+        typer.echo(
+            f"Configuración usada: la de la central, revisión {effective.revision}, "
+            f"aplicada por el hub ({db_path})."
+        )
+    else:
+        typer.echo(f"Configuración usada: el TOML {config_path} ({effective.reason}).")
+    if effective.pending:
+        typer.echo(f"Aviso: {effective.pending}.")
+    typer.echo(f"Credenciales MQTT de {effective.config.id} en {out}:")
     for credential in credentials:
-        typer.echo(f"  {credential.role:<8} {credential.username}")
+        state = "conservada" if credential.username in previous else "nueva"
+        typer.echo(f"  {credential.role:<8} {credential.username:<16} {state}")
+    issued = {credential.username for credential in credentials}
+    new = [c.username for c in credentials if c.username not in previous]
+    dropped = sorted(set(previous) - issued)
+    if keep is not None:
+        if new:
+            typer.echo(f"Equipos nuevos, a configurar con su credencial: {', '.join(new)}.")
+        else:
+            typer.echo("Ningún equipo nuevo: basta con instalar passwd y acl.")
+    if dropped:
+        typer.echo(
+            f"Ya sin credencial (no están en la configuración ni en --kiosk/--display/--admin): "
+            f"{', '.join(dropped)}."
+        )
     typer.echo(
-        "Copie passwd y acl a /etc/mosquitto/alegra/ y credentials.toml a cada equipo; "
-        "luego borre credentials.toml."
+        "Copie passwd y acl a /etc/mosquitto/alegra/ (systemctl reload mosquitto) y la "
+        "credencial de cada equipo nuevo desde credentials.toml; luego borre credentials.toml."
     )

@@ -175,4 +175,7 @@ class HubSettings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     mqtt_tls: bool = False
+    # the broker's installed password file, read by `alegra hub status` to name counters of
+    # the configuration in effect that have no credential (None: not checked)
+    mqtt_passwd_file: Path | None = None
     log_level: str = "INFO"

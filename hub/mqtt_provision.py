@@ -1,4 +1,6 @@
-"""Per-device MQTT credentials and the Mosquitto ACL of one sede, generated from its TOML.
+"""Per-device MQTT credentials and the Mosquitto ACL of one sede, generated from the sede's
+effective configuration: the one its hub runs on (central's revision last applied, kept in the
+hub's SQLite file), else its TOML.
 
 Every device gets its own username (= its device id; for a counter, the counter id) and a random
 password. The ACL binds each username to its role: a kiosk may only ask for tickets, a display
@@ -9,6 +11,9 @@ responses and the hub's availability. ``alegra hub provision-mqtt`` writes:
 - ``acl``               Mosquitto ACL file
 - ``credentials.toml``  the plain passwords, one table per device, to install on each device
                         (mode 0600; delete it once the devices are configured)
+
+``alegra hub status`` compares the effective configuration's counters with the installed
+password file (``counters_without_credential``).
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import sqlite3
 import subprocess
+import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.mqtt import ROLE_ACTIONS, SEGMENT_RE, Action, Role, sede_base
 from hub.config import SedeConfig
+from hub.domain import sede_sync
 
 HUB_USERNAME = "hub"
 
@@ -35,6 +44,120 @@ class DeviceCredential:
 
 class ProvisionError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class EffectiveConfig:
+    """The sede configuration credentials are made for, and where it came from.
+
+    ``source`` is ``"central"`` (the revision ``revision`` the hub applied, read from its
+    ``hub_meta``) or ``"toml"`` (with ``reason``, in Spanish, saying why). ``pending`` is set
+    when the hub file holds a pull from central the hub has not applied (yet, or at all)."""
+
+    config: SedeConfig
+    source: str
+    revision: int | None = None
+    reason: str = ""
+    pending: str = ""
+
+
+def _marker_parts(marker: str) -> tuple[int, bool] | None:
+    """(revision, deleted) of a ``sede_sync.PulledConfig.marker`` ("rev:deleted:digest")."""
+    parts = marker.split(":")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    return int(parts[0]), parts[1] == "1"
+
+
+def effective_config(bootstrap: SedeConfig, db_path: Path | None) -> EffectiveConfig:
+    """The configuration the hub of ``db_path`` runs on, as ``HubEngine`` takes it up at start:
+    central's revision last applied (``hub_meta.sede_config_applied`` and
+    ``sede_config_in_effect``), else the TOML (``bootstrap``: no hub file, nothing applied, or
+    central withdrew its configuration). Reads only; never creates or changes the file."""
+    if db_path is None:
+        return EffectiveConfig(bootstrap, "toml", reason="sin --data-dir")
+    if not db_path.exists():
+        return EffectiveConfig(
+            bootstrap, "toml", reason=f"no hay base de datos del hub en {db_path}"
+        )
+    try:
+        # mode=rw: never create the file; the hub's WAL needs its -shm even to read
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=rw", uri=True, timeout=10)
+    except sqlite3.Error as exc:
+        raise ProvisionError(f"{db_path}: no se pudo abrir ({exc})") from exc
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        try:
+            meta = dict(conn.execute("SELECT key, value FROM hub_meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ProvisionError(f"{db_path}: no es una base de datos del hub ({exc})") from exc
+        if meta.get("sede_id", bootstrap.id) != bootstrap.id:
+            raise ProvisionError(
+                f"{db_path} es de la sede {meta['sede_id']!r}, no de {bootstrap.id!r}"
+            )
+        applied = meta.get("sede_config_applied", "")
+        pulled = sede_sync.pulled_config(conn, bootstrap)
+    finally:
+        conn.close()
+    pending = ""
+    if pulled.marker and pulled.marker != applied and (parts := _marker_parts(pulled.marker)):
+        if pulled.error:
+            pending = f"la revisión {parts[0]} de la central no se aplicó: {pulled.error}"
+        else:
+            pending = (
+                f"la central envió la revisión {parts[0]}, que el hub aún no aplicó "
+                "(el hub en marcha la aplica en segundos; `alegra hub status` también)"
+            )
+    parts = _marker_parts(applied)
+    if parts is None:
+        return EffectiveConfig(
+            bootstrap,
+            "toml",
+            reason="el hub aún no aplicó una configuración de la central",
+            pending=pending,
+        )
+    revision, deleted = parts
+    if deleted:
+        return EffectiveConfig(
+            bootstrap,
+            "toml",
+            reason=f"la central retiró su configuración (revisión {revision})",
+            pending=pending,
+        )
+    config = sede_sync.config_from_json(meta.get("sede_config_in_effect"), bootstrap)
+    if config is None:
+        return EffectiveConfig(
+            bootstrap,
+            "toml",
+            reason="la configuración aplicada guardada en el hub no es válida",
+            pending=pending,
+        )
+    return EffectiveConfig(config, "central", revision=revision, pending=pending)
+
+
+def read_kept_passwords(path: Path) -> dict[str, str]:
+    """Device id -> password of an earlier ``credentials.toml`` (``--keep``)."""
+    try:
+        devices = tomllib.loads(path.read_text(encoding="utf-8")).get("devices", {})
+        return {name: str(entry["password"]) for name, entry in devices.items()}
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ProvisionError(f"{path}: no es un credentials.toml válido ({exc})") from exc
+
+
+def passwd_usernames(path: Path) -> list[str]:
+    """Usernames of a Mosquitto password file (each line's prefix before ':'), in file order."""
+    return [
+        line.split(":", 1)[0].strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if ":" in line and not line.lstrip().startswith("#")
+    ]
+
+
+def counters_without_credential(config: SedeConfig, usernames: Iterable[str]) -> list[str]:
+    """Counters of ``config`` that have no username in the broker's password file: they
+    cannot connect until their credential is provisioned and installed."""
+    known = set(usernames)
+    return [counter.id for counter in config.counters if counter.id not in known]
 
 
 def plan_devices(

@@ -1,10 +1,22 @@
-"""Fixtures shared by the hub's MQTT tests."""
+"""Fixtures shared by the hub's tests: the sede TOML, MQTT device clients."""
 
 from __future__ import annotations
 
 import pytest
 
+from hub.config import DEMO_SEDE_FILE
 from hub.mqtt_client import DeviceClient, StateWatcher
+
+
+@pytest.fixture
+def sede_file(tmp_path, sede_id):
+    """The demo sede's TOML under the test's own sede id (v1, v2, v3; staff ana and luis)."""
+    text = DEMO_SEDE_FILE.read_text(encoding="utf-8").replace(
+        'id = "lima-cercado"', f'id = "{sede_id}"'
+    )
+    path = tmp_path / "sede.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture

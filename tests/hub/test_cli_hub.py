@@ -17,16 +17,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def sede_file(tmp_path, sede_id):
-    text = DEMO_SEDE_FILE.read_text(encoding="utf-8").replace(
-        'id = "lima-cercado"', f'id = "{sede_id}"'
-    )
-    path = tmp_path / "sede.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@pytest.fixture
 def filled_data_dir(tmp_path, sede_file):
     """A data dir whose hub issued tickets and has a counter serving, then stopped."""
     from hub.domain.engine import HubEngine
