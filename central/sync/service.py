@@ -295,13 +295,49 @@ class _Counts:
     conflicts: int = 0
 
 
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch worked out before its transaction takes the sede's lock (``prepare_batch``):
+    its events (one per seq, in order) and the effects of all of them, every one validated.
+    Used as is when all of them turn out to be new, which is the rule; otherwise the effects
+    of the new ones are worked out again under the lock."""
+
+    batch: PushBatch
+    sede_id: str
+    events: list[SyncEvent]
+    now: datetime
+    nul_free: bool
+    effects: _Effects
+
+
+def prepare_batch(*, sede_id: str, batch: PushBatch, nul_free: bool = False) -> PreparedBatch:
+    """The pure part of applying ``batch`` (validation, rows, serialised bodies): no database,
+    so a second batch is worked out while the first one's statements run (another agent of
+    the hub, or the agent's next request in flight), instead of after them, behind the lock."""
+    now = _now()
+    events = _unique_by_seq(batch.events)
+    effects = _collect_effects(
+        sede_id=sede_id, epoch=batch.hub_epoch, events=events, now=now, nul_free=nul_free
+    )
+    return PreparedBatch(batch, sede_id, events, now, nul_free, effects)
+
+
 def apply_batch(
-    conn: Connection, *, sede_id: str, batch: PushBatch, nul_free: bool = False
+    conn: Connection,
+    *,
+    sede_id: str,
+    batch: PushBatch,
+    nul_free: bool = False,
+    prepared: PreparedBatch | None = None,
 ) -> PushAck:
     """Apply a hub's batch exactly once and answer with the contiguous acknowledgement.
     ``nul_free``: the caller saw no ``\\u0000`` escape anywhere in the batch as received (one
-    search over the request body), so no stored text needs checking for NUL event by event."""
-    now = _now()
+    search over the request body), so no stored text needs checking for NUL event by event.
+    ``prepared``: ``prepare_batch`` of this very batch, done before the transaction."""
+    if prepared is None or prepared.batch is not batch or prepared.sede_id != sede_id:
+        prepared = prepare_batch(sede_id=sede_id, batch=batch, nul_free=nul_free)
+    nul_free = prepared.nul_free
+    now = prepared.now
     sede = _lock_sede(conn, sede_id)
     epoch = batch.hub_epoch
     position = select(m.sync_epoch.c.held_through, m.sync_epoch.c.max_seq).where(
@@ -326,7 +362,7 @@ def apply_batch(
         found = conn.execute(position).one()
     held, max_seq = found
     counts = _Counts()
-    events = _unique_by_seq(batch.events)
+    events = prepared.events
     new_slots: list[dict[str, Any]] = []
     if events:
         low, high = events[0].seq, events[-1].seq
@@ -359,14 +395,14 @@ def apply_batch(
                     "received_at": now,
                 }
             )
-        dead_ids = _apply_effects(
-            conn,
-            sede_id=sede_id,
-            epoch=epoch,
-            events=to_apply,
-            now=now,
-            counts=counts,
-            nul_free=nul_free,
+        if len(to_apply) == len(events):  # all new: the effects worked out beforehand
+            effects = prepared.effects
+        else:
+            effects = _collect_effects(
+                sede_id=sede_id, epoch=epoch, events=to_apply, now=now, nul_free=nul_free
+            )
+        dead_ids = _write_effects(
+            conn, sede_id=sede_id, effects=effects, applied=len(to_apply), now=now, counts=counts
         )
         for slot in new_slots:
             if slot["event_id"] in dead_ids:
@@ -485,17 +521,28 @@ def _walk(conn: Connection, sede_id: str, epoch: int, held: int) -> int:
         held = advanced
 
 
-def _apply_effects(
-    conn: Connection,
-    *,
-    sede_id: str,
-    epoch: int,
-    events: list[SyncEvent],
-    now: datetime,
-    counts: _Counts,
-    nul_free: bool = False,
-) -> set[str]:
-    """Apply the events' effects in bulk; return the ids of poison events (dead-lettered)."""
+@dataclass
+class _Effects:
+    """What a batch's events do, worked out from the events alone (no database): the rows to
+    write (newest revision per record), the intakes to arbitrate, the appointments checked
+    in, and the poison events' dead letters."""
+
+    tickets: dict[str, dict[str, Any]]
+    ticket_events: list[dict[str, Any]]
+    histories: list[dict[str, Any]]
+    sessions: dict[str, dict[str, Any]]
+    pauses: dict[str, dict[str, Any]]
+    counters: dict[str, dict[str, Any]]
+    site_events: list[dict[str, Any]]
+    appointments: list[Mapping[str, Any]]
+    intakes: list[tuple[SyncEvent, Any]]
+    dead: list[dict[str, Any]]
+
+
+def _collect_effects(
+    *, sede_id: str, epoch: int, events: list[SyncEvent], now: datetime, nul_free: bool
+) -> _Effects:
+    """Validate every event and build the rows its effects write (pure: no database)."""
 
     def checked(value: Any) -> str:
         return _storable(_dumps(value))
@@ -509,6 +556,7 @@ def _apply_effects(
     pauses: dict[str, dict[str, Any]] = {}
     counters: dict[str, dict[str, Any]] = {}
     site_events: list[dict[str, Any]] = []
+    appointments: list[Mapping[str, Any]] = []
     intakes: list[tuple[SyncEvent, Any]] = []
     dead: list[dict[str, Any]] = []
 
@@ -632,7 +680,7 @@ def _apply_effects(
                     }
                 )
                 if kind == "appointment":
-                    _appointment_checked_in(conn, sede_id=sede_id, payload=payload, now=now)
+                    appointments.append(payload)
         except (ValidationError, ValueError, KeyError, TypeError) as exc:
             dead.append(
                 {
@@ -646,21 +694,51 @@ def _apply_effects(
                     "received_at": now,
                 }
             )
-    # modules keeping figures derived from ticket events look before and after the writes
     if nul_free:
         for row in tickets.values():
             row["body"] = _dumps(row["body"])
+    return _Effects(
+        tickets,
+        ticket_events,
+        histories,
+        sessions,
+        pauses,
+        counters,
+        site_events,
+        appointments,
+        intakes,
+        dead,
+    )
+
+
+def _write_effects(
+    conn: Connection,
+    *,
+    sede_id: str,
+    effects: _Effects,
+    applied: int,
+    now: datetime,
+    counts: _Counts,
+) -> set[str]:
+    """Write the effects of the ``applied`` events in bulk; return the ids of poison events
+    (dead-lettered)."""
+    tickets, ticket_events, dead = effects.tickets, effects.ticket_events, effects.dead
+    for payload in effects.appointments:
+        _appointment_checked_in(conn, sede_id=sede_id, payload=payload, now=now)
+    # modules keeping figures derived from ticket events look before and after the writes
     held = _held_tickets(conn, list(tickets)) if tickets else {}
-    writes = TicketWrites(list(tickets.values()), ticket_events, histories, held)
+    writes = TicketWrites(list(tickets.values()), ticket_events, effects.histories, held)
     finishers = [f for hook in TICKET_HOOKS if (f := hook(conn, writes)) is not None]
     _write_tickets(conn, writes.tickets, ticket_events, held)
     for finish in finishers:
         finish()
-    _upsert_newer(conn, m.sync_counter_session, list(sessions.values()), ["id"])
-    _upsert_newer(conn, m.sync_counter_pause, list(pauses.values()), ["id"])
-    _upsert_newer(conn, m.sync_counter_state, list(counters.values()), ["sede_id", "counter_id"])
-    _insert_ignore(conn, m.sync_site_event, site_events)
-    for event, parsed in intakes:
+    _upsert_newer(conn, m.sync_counter_session, list(effects.sessions.values()), ["id"])
+    _upsert_newer(conn, m.sync_counter_pause, list(effects.pauses.values()), ["id"])
+    _upsert_newer(
+        conn, m.sync_counter_state, list(effects.counters.values()), ["sede_id", "counter_id"]
+    )
+    _insert_ignore(conn, m.sync_site_event, effects.site_events)
+    for event, parsed in effects.intakes:
         counts.conflicts += _apply_site_intake(
             conn, sede_id=sede_id, event=event, parsed=parsed, now=now
         )
@@ -672,7 +750,7 @@ def _apply_effects(
                 extra={"sede": sede_id, "seq": row["seq"], "event_type": row["event_type"]},
             )
     counts.dead += len(dead)
-    counts.applied += len(events) - len(dead)
+    counts.applied += applied - len(dead)
     return {row["event_id"] for row in dead}
 
 

@@ -160,8 +160,15 @@ def parse_batch(body: bytes) -> PushBatch:
 def _apply(session: Session, sede_id: str, batch: PushBatch, nul_free: bool = False) -> Any:
     try:
         with collection_paused():
+            # worked out before the transaction waits for the sede's lock: the agent's next
+            # batch is validated while the previous one's statements run
+            prepared = service.prepare_batch(sede_id=sede_id, batch=batch, nul_free=nul_free)
             ack = service.apply_batch(
-                session.connection(), sede_id=sede_id, batch=batch, nul_free=nul_free
+                session.connection(),
+                sede_id=sede_id,
+                batch=batch,
+                nul_free=nul_free,
+                prepared=prepared,
             )
     except service.EpochConflictError as exc:
         session.rollback()
