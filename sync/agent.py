@@ -93,6 +93,16 @@ class AgentSettings(BaseSettings):
         return bool(self.central_url and self.token())
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """A push body ready to leave: for wire ``epoch`` (outbox ``base``), events up to ``last``."""
+
+    body: bytes
+    epoch: int
+    base: int
+    last: int
+
+
 class RetryLater(Exception):
     def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
@@ -201,47 +211,54 @@ class SyncAgent:
         """Send every pending event (or one heartbeat when there is none). Returns the number
         of events central acknowledged. Raises RetryLater when central cannot be reached.
 
-        Up to ``window`` batches are in flight: the next one is read and encoded while central
-        applies the previous (its answer still gates what is marked sent; central's contiguous
-        acknowledgement makes their order irrelevant)."""
+        Up to ``window`` batches are in flight (their answers still gate what is marked sent;
+        central's contiguous acknowledgement makes their order irrelevant). While the oldest
+        answer is awaited, the next batch is already read and encoded, and it leaves as soon as
+        that answer arrives, before the answer is settled: central is never left waiting for
+        the hub's bookkeeping."""
         with self._lock:
             total = 0
             heartbeat_sent = False
             # (answer, epoch, base, lone request, acknowledged position when sent)
             inflight: deque[tuple[Future, int, int, bool, int]] = deque()
             after = 0  # wire seq already dispatched in this round
+            ready: _Encoded | None = None  # the next batch, encoded ahead of its turn
+
+            def fill(epoch: int, base: int) -> None:
+                nonlocal after, ready
+                while len(inflight) < self.window:
+                    if ready is not None and (ready.epoch, ready.base) != (epoch, base):
+                        ready = None
+                    if ready is None:
+                        ready = self._encode_next(epoch, base, after)
+                    if ready is None:
+                        return
+                    body, last, ready = ready.body, ready.last, None
+                    known = hub_store.sent_through(self.conn)
+                    inflight.append((self._send_async(body), epoch, base, not inflight, known))
+                    after = last
+
             try:
                 while not self._stop.is_set():
                     epoch, base = hub_store.wire_position(self.conn)
-                    while len(inflight) < self.window:
-                        events = hub_store.pending_events(
-                            self.conn, self.batch_events, after_wire=after
-                        )
-                        if not events:
-                            break
-                        batch, oversized = take_batch(
-                            events, max_events=self.batch_events, max_bytes=self.batch_bytes
-                        )
-                        stub_all, self._force_stub = self._force_stub, False
-                        wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
-                        body = self._body(epoch, wire, dispatched=batch[-1]["seq"])
-                        alone = not inflight
-                        known = hub_store.sent_through(self.conn)
-                        inflight.append((self._send_async(body), epoch, base, alone, known))
-                        after = batch[-1]["seq"]
+                    fill(epoch, base)
                     if not inflight:
                         if heartbeat_sent:
                             break
                         body = self._body(epoch, [], dispatched=0)
                         known = hub_store.sent_through(self.conn)
                         inflight.append((self._send_async(body), epoch, base, True, known))
+                    if ready is None and len(inflight) >= self.window:
+                        ready = self._encode_next(epoch, base, after)
                     future, sent_epoch, sent_base, alone, known = inflight.popleft()
                     ack = self._interpret(future.result(), sent_epoch)
                     heartbeat_sent = True
                     if ack is None:  # new epoch or smaller batches: start the round again
                         self._drain(inflight)
-                        after = 0
+                        after, ready = 0, None
                         continue
+                    if ready is not None:  # the next batch leaves before this answer settles
+                        fill(epoch, base)
                     # an answer to a request sent while another was in flight may predate that
                     # one's effects: only answers to lone requests can reveal central behind
                     acked, moved = self._settle(
@@ -250,11 +267,24 @@ class SyncAgent:
                     total += acked
                     if moved:  # rewound or new epoch: what is in flight is stale
                         self._drain(inflight)
-                        after = 0
+                        after, ready = 0, None
             finally:
                 self._drain(inflight)
             hub_store.write_state(self.conn, last_push_ok_at=hub_store.now_iso(), last_error="")
             return total
+
+    def _encode_next(self, epoch: int, base: int, after: int) -> _Encoded | None:
+        """The request body of the pending events after wire seq ``after`` (None: none)."""
+        events = hub_store.pending_events(self.conn, self.batch_events, after_wire=after)
+        if not events:
+            return None
+        batch, oversized = take_batch(
+            events, max_events=self.batch_events, max_bytes=self.batch_bytes
+        )
+        stub_all, self._force_stub = self._force_stub, False
+        wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
+        last = batch[-1]["seq"]
+        return _Encoded(self._body(epoch, wire, dispatched=last), epoch, base, last)
 
     def _send_async(self, body: bytes) -> Future:
         if self._pool is None:
