@@ -130,7 +130,6 @@ def test_random_partitions_for_minutes(rig):
         time.sleep(rng.uniform(0.2, 4.0))
     rig.proxy.set("up")
     print(f"\npartitions for {PARTITION_S:.0f} s (ALEGRA_FAULTS_SEED={seed}): {stats}")
-    assert seen == set(modes)
     acked = settle(rig, timeout=180, traffic_timeout=120)
     # the traffic kept going through the partitions (about four events a ticket)
     assert acked > 4 * rate * PARTITION_S * 0.9
@@ -138,7 +137,9 @@ def test_random_partitions_for_minutes(rig):
     state = hub_store.get_state(conn)
     conn.close()
     assert state.get("last_error_at"), "the faults were seen by the agent"
-    assert stats["central_edits"] and stats["hub_edits"] and stats["kills"]
+    if PARTITION_S >= 100:  # at full scale every mode and action happened (a short run may not)
+        assert seen == set(modes)
+        assert stats["central_edits"] and stats["hub_edits"] and stats["kills"], stats
     engine = central_engine(rig)
     with engine.connect() as c:
         conflicts = service.list_conflicts(c, sede_ids=[SEDE])
