@@ -9,7 +9,8 @@ PostgreSQL.
 
 Each server is a separate ``uvicorn`` process (one worker, as one instance behind the load
 balancer); the load comes from ``wrk`` (Debian package, installed by scripts/setup.sh), also a
-separate process. Prints ONE JSON object; per database the keys ``list_rps``, ``bare_rps``,
+separate process. Bare and list are measured in alternating slices (``--slices``, default 5 of
+``duration/5`` s each), so that a change of machine load lands on both. Prints ONE JSON object; per database the keys ``list_rps``, ``bare_rps``,
 ``list_p99_ms``, ``signin_p99_ms`` are an interface (issue 4), with p50s, ratios, targets and
 pass/fail. Targets: list >= 40% of bare throughput; sign-in p99 < 300 ms.
 """
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +157,41 @@ def run_wrk(
         [*command, url], capture_output=True, text=True, timeout=duration + 60, check=True
     )
     return parse_wrk(result.stdout)
+
+
+def alternate(
+    measure_a: Callable[[float], dict[str, Any]],
+    measure_b: Callable[[float], dict[str, Any]],
+    *,
+    duration: float,
+    slices: int,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Measure A and B for ``duration`` seconds each, in ``slices`` alternating slices (A, B,
+    A, B…), so that a change of machine load during the run lands on both sides. Per side:
+    rps = all requests over all slice time, p50 the median of the slices' p50s, p90/p99 the
+    WORST slice's (conservative), errors summed."""
+    slices = max(1, min(slices, int(duration)))  # wrk measures whole seconds
+    seconds = max(1, round(duration / slices))
+    runs: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    for _ in range(slices):
+        runs[0].append(measure_a(seconds))
+        runs[1].append(measure_b(seconds))
+    return _combine(runs[0], seconds), _combine(runs[1], seconds)
+
+
+def _combine(runs: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    requests = sum(r["requests"] for r in runs)
+    return {
+        "rps": round(sum(r["rps"] for r in runs) / len(runs), 1),
+        "requests": requests,
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+        "p90_ms": max(r["p90_ms"] for r in runs),
+        "p99_ms": max(r["p99_ms"] for r in runs),
+        "non_2xx": sum(r["non_2xx"] for r in runs),
+        "socket_errors": sum(r["socket_errors"] for r in runs),
+        "slices": len(runs),
+        "slice_s": seconds,
+    }
 
 
 # ------------------------------------------------------------------------------ database
@@ -293,9 +330,19 @@ def bench_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[s
             threads=args.threads,
             headers=auth,
         )
-        bare = run_wrk(bare_url, connections=args.connections, **common)
-        listing = run_wrk(
-            central_url + args.list_path, connections=args.connections, headers=auth, **common
+        bare, listing = alternate(
+            lambda seconds: run_wrk(
+                bare_url, duration=seconds, connections=args.connections, threads=args.threads
+            ),
+            lambda seconds: run_wrk(
+                central_url + args.list_path,
+                duration=seconds,
+                connections=args.connections,
+                threads=args.threads,
+                headers=auth,
+            ),
+            duration=args.duration,
+            slices=args.slices,
         )
         script = workdir / "signin.lua"
         body = json.dumps({"username": SIGNIN_USER[0], "password": SIGNIN_USER[1]})
@@ -380,6 +427,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
     parser.add_argument("--signin-connections", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=5,
+        help="bare and list are measured in this many alternating slices of duration/slices s",
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument(
         "--list-path", default=LIST_PATH, help="the authenticated list endpoint to load"
@@ -409,6 +462,8 @@ def main() -> int:
         "server": "uvicorn, 1 worker per server, separate processes",
         "load_generator": (wrk_version.splitlines() or ["wrk"])[0].strip(),
         "duration_s": args.duration,
+        "slices": args.slices,
+        "measurement": "bare and list alternate in slices; rps over all slices, p99 of the worst",
         "connections": args.connections,
         "signin_connections": args.signin_connections,
         "wrk_threads": args.threads,

@@ -15,6 +15,7 @@ from central.auth.deps import Principal, public, signed_in
 from central.auth.policy import ACTIONS, PROFILE_LABELS_ES, policy_table
 from central.auth.views import router as auth_router
 from central.core.db import make_engine, migrate
+from central.core.hotread import hot_reader as make_hot_reader
 from central.core.http import (
     ERROR_RESPONSES,
     InputHygieneMiddleware,
@@ -66,10 +67,12 @@ def create_app(
         migrate(url)
     settings.resolved_secret_key()  # generate it now rather than under the first request
     engine = make_engine(url)
+    hot_reader = make_hot_reader(engine)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await hot_reader.close()
         engine.dispose()
 
     app = FastAPI(
@@ -83,11 +86,11 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.hot_reader = hot_reader
     install_error_handlers(app)
     app.add_middleware(InputHygieneMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the request id
 
-    api = APIRouter(prefix=API_PREFIX)
     for router in (
         _meta_router(settings),
         auth_router,
@@ -97,8 +100,7 @@ def create_app(
         audit_router,
         sensitive_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix=API_PREFIX)
 
     # Hub <-> central synchronisation (central/sync/): its API and status page.
     if importlib.util.find_spec("central.sync") is not None:

@@ -18,8 +18,9 @@ the access rule is one query (token family + user + profiles). Views that only r
 ``@read_only``: on GET/HEAD their session is a ReadOnlySession (central.core.db).
 
 The hottest read views (``GET /users``) go further with ``read_access(action)``: an async
-dependency carrying the same access rule, and ``await access.run(fn)`` doing the read-only
-session, the rule and the view's reading in ONE threadpool hop, with no yield dependency.
+dependency carrying the same access rule, and ``await access.rows(query_for)`` running the
+token check and the view's statement on the hot read path (central.core.hotread: from the event
+loop, no threadpool hop, no session).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from central.auth import service as auth_service
 from central.auth.policy import ACTIONS, Area, area_for
 from central.core.db import new_session
+from central.core.hotread import HotQuery, Row
 from central.devices import service as device_service
 from central.devices.models import Device
 from central.domain.actor import Actor
@@ -186,25 +188,32 @@ class Authorized(_LazyUser):
         return self._load_user()
 
 
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    return credentials.credentials
+
+
+def _actor_of(request: Request, holder: auth_service.TokenHolder) -> Actor:
+    return auth_service.actor_for(
+        holder,  # type: ignore[arg-type]  # has the attributes actor_for reads
+        holder.profiles,
+        request_id=getattr(request.state, "request_id", None),
+        ip=client_ip(request),
+    )
+
+
 def _principal(
     request: Request,
     session: Session,
     settings: CentralSettings,
     credentials: HTTPAuthorizationCredentials | None,
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated()
     holder = auth_service.token_holder(
-        session=session, settings=settings, token=credentials.credentials
-    )
-    actor = auth_service.actor_for(
-        holder,  # type: ignore[arg-type]  # has the attributes actor_for reads
-        holder.profiles,
-        request_id=getattr(request.state, "request_id", None),
-        ip=client_ip(request),
+        session=session, settings=settings, token=_bearer_token(credentials)
     )
     return Principal(
-        actor=actor,
+        actor=_actor_of(request, holder),
         token_family_id=holder.family_id,
         session=session,
         must_change_password=holder.must_change_password,
@@ -255,22 +264,24 @@ def _authorize(
 ) -> Authorized:
     """The access rule of ``require(action)`` (and of ``read_access(action)``)."""
     principal = _principal(request, session, settings, credentials)
-    if principal.must_change_password:
-        raise PermissionDenied("Debe cambiar su contraseña antes de continuar.")
-    area = area_for(principal.actor, action)
-    if area.empty:
-        raise PermissionDenied()
+    area = _granted_area(principal.actor, principal.must_change_password, action)
     return Authorized(actor=principal.actor, area=area, action=action, session=session)
 
 
-T = TypeVar("T")
+def _granted_area(actor: Actor, must_change_password: bool, action: str) -> Area:
+    if must_change_password:
+        raise PermissionDenied("Debe cambiar su contraseña antes de continuar.")
+    area = area_for(actor, action)
+    if area.empty:
+        raise PermissionDenied()
+    return area
 
 
 class ReadAccess:
-    """What ``read_access(action)`` hands a hot read view: ``await access.run(fn)`` opens a
-    read-only session, applies the access rule of ``require(action)`` and calls
-    ``fn(session, authorized)``, then closes the session — all in ONE threadpool hop. There is
-    no other way to the session, so the view cannot read before the rule is applied."""
+    """What ``read_access(action)`` hands a hot read view: ``await access.rows(query_for)``
+    applies the access rule of ``require(action)`` (token check, policy) and then runs
+    ``query_for(area)``, both on the hot read path (central.core.hotread: no threadpool hop).
+    The area only exists once the rule has passed, so the view cannot read before it."""
 
     __slots__ = ("_request", "_credentials", "_action")
 
@@ -281,27 +292,29 @@ class ReadAccess:
         self._credentials = credentials
         self._action = action
 
-    def _run(self, fn: Callable[[Session, Authorized], T]) -> T:
+    async def area(self) -> Area:
+        """The area the caller may read in (Unauthenticated or PermissionDenied otherwise)."""
         state = self._request.app.state
-        session = new_session(state.engine, read_only=True)
-        try:
-            authorized = _authorize(
-                self._request, session, state.settings, self._credentials, self._action
-            )
-            return fn(session, authorized)
-        finally:
-            session.close()
+        params = auth_service.token_holder_params(
+            settings=state.settings, token=_bearer_token(self._credentials)
+        )
+        rows = await state.hot_reader.fetch(
+            HotQuery(("token_holder",), lambda: auth_service.TOKEN_HOLDER, params)
+        )
+        holder = auth_service.holder_from_rows(rows, params["family_id"])
+        actor = _actor_of(self._request, holder)
+        return _granted_area(actor, holder.must_change_password, self._action)
 
-    async def run(self, fn: Callable[[Session, Authorized], T]) -> T:
-        return await run_in_threadpool(self._run, fn)
+    async def rows(self, query_for: Callable[[Area], HotQuery]) -> list[Row]:
+        area = await self.area()
+        return await self._request.app.state.hot_reader.fetch(query_for(area))
 
 
 def read_access(action: str) -> Callable[..., Any]:
     """Dependency factory for the hot read views (``async def``, never writing, e.g. ``GET
-    /users``): the same access rule as ``require(action)``, same errors, but the session, the
-    rule and the view's reading run in a single threadpool hop (``ReadAccess.run``) instead of
-    a yield dependency for the session, a hop for the rule and one for the view. The session is
-    a ReadOnlySession whatever the method. This dependency itself is async and does no I/O."""
+    /users``): the same access rule as ``require(action)``, same errors, applied with the
+    view's reading on the hot read path (``ReadAccess``) instead of a session dependency, a
+    threadpool hop for the rule and one for the view. This dependency itself does no I/O."""
     if action not in ACTIONS:
         raise KeyError(f"undeclared action {action!r}")
 

@@ -8,8 +8,10 @@ then raised: the caller must COMMIT the session in both cases (see central.auth.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -415,8 +417,9 @@ class TokenHolder:
 
 
 # Built once: constructing the statement costs more than running it (bound per request). Core
-# columns, no ORM objects: the check runs on every authenticated request.
-_TOKEN_HOLDER = (
+# columns, no ORM objects: the check runs on every authenticated request. The hot read path
+# (central.core.hotread) runs this same statement from the event loop.
+TOKEN_HOLDER = (
     select(
         User.id,
         User.username,
@@ -430,12 +433,38 @@ _TOKEN_HOLDER = (
     .join(User, col(User.id) == col(TokenFamily.user_id))
     .outerjoin(UserProfile, col(UserProfile.user_id) == col(User.id))
     .where(
-        col(TokenFamily.id) == bindparam("family_id"),
-        col(TokenFamily.user_id) == bindparam("user_id"),
+        col(TokenFamily.id) == bindparam("family_id", ""),
+        col(TokenFamily.user_id) == bindparam("user_id", ""),
         col(TokenFamily.revoked_at).is_(None),
         col(User.active).is_(True),
     )
 )
+
+
+def token_holder_params(*, settings: CentralSettings, token: str) -> dict[str, str]:
+    """The parameters of TOKEN_HOLDER for an access token whose signature, purpose and expiry
+    hold (Unauthenticated otherwise): its family and subject."""
+    claims = tokens.decode_token(token, key=settings.resolved_secret_key(), purpose=ACCESS)
+    return {"family_id": str(claims.get("fam", "")), "user_id": str(claims["sub"])}
+
+
+def holder_from_rows(rows: Sequence[Sequence[Any]], family_id: str) -> TokenHolder:
+    """The TokenHolder from TOKEN_HOLDER's rows (one per profile; by position, so driver tuples
+    and SQLAlchemy rows both do). No row: the family is revoked or unknown, the account
+    inactive, or the token's subject is not the family's."""
+    if not rows:
+        raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
+    user_id, username, scope_kind, sede_id, district_id, must_change, _ = rows[0]
+    return TokenHolder(
+        id=user_id,
+        username=username,
+        scope_kind=scope_kind,
+        sede_id=sede_id,
+        district_id=district_id,
+        must_change_password=bool(must_change),
+        profiles=tuple(sorted(r[6] for r in rows if r[6] is not None)),
+        family_id=family_id,
+    )
 
 
 def token_holder(*, session: Session, settings: CentralSettings, token: str) -> TokenHolder:
@@ -443,26 +472,9 @@ def token_holder(*, session: Session, settings: CentralSettings, token: str) -> 
     first, then ONE query (token family not revoked and belonging to the token's subject, user
     active, their profiles). Nothing of that is cached, so a revoked family or a deactivated
     account is refused on the very next request."""
-    claims = tokens.decode_token(token, key=settings.resolved_secret_key(), purpose=ACCESS)
-    family_id = str(claims.get("fam", ""))
-    rows = (
-        session.connection()
-        .execute(_TOKEN_HOLDER, {"family_id": family_id, "user_id": str(claims["sub"])})
-        .all()
-    )
-    if not rows:
-        raise Unauthenticated(code=ErrorCode.TOKEN_INVALID)
-    first = rows[0]
-    return TokenHolder(
-        id=first.id,
-        username=first.username,
-        scope_kind=first.scope_kind,
-        sede_id=first.sede_id,
-        district_id=first.district_id,
-        must_change_password=bool(first.must_change_password),
-        profiles=tuple(sorted(r.profile for r in rows if r.profile is not None)),
-        family_id=family_id,
-    )
+    params = token_holder_params(settings=settings, token=token)
+    rows = session.connection().execute(TOKEN_HOLDER, params).all()
+    return holder_from_rows(rows, params["family_id"])
 
 
 def user_from_access_token(

@@ -120,7 +120,7 @@ def _refuse_dml(state: ORMExecuteState) -> None:
         raise ReadOnlySessionError("read-only session: nothing may be written")
 
 
-def _read_only_bind(engine: Engine) -> Engine:
+def read_only_bind(engine: Engine) -> Engine:
     """The engine with the read-only execution options (made once per engine, kept on it)."""
     bind = getattr(engine, "_alegra_read_only_bind", None)
     if bind is None:
@@ -136,7 +136,7 @@ def new_session(engine: Engine, *, read_only: bool = False) -> Session:
     """A session on ``engine``; ``read_only``: a ReadOnlySession (no write lock, no BEGIN on
     PostgreSQL; refuses writes)."""
     if read_only:
-        return ReadOnlySession(_read_only_bind(engine), expire_on_commit=False)
+        return ReadOnlySession(read_only_bind(engine), expire_on_commit=False)
     return Session(engine, expire_on_commit=False)
 
 

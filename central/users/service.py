@@ -3,6 +3,7 @@ profiles), profile/scope consistency, password changes, unlocking. Never commits
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from central.auth.policy import (
     ScopeKind,
     assignable_profiles,
 )
+from central.core.hotread import HotQuery, as_datetime
 from central.domain.actor import Actor
 from central.domain.clock import as_utc, utcnow
 from central.domain.errors import (
@@ -103,9 +105,58 @@ _USERS_PAGE = (
         .label("profiles_csv"),
     )
     .order_by(col(User.username))
-    .offset(bindparam("offset"))
-    .limit(bindparam("limit"))
+    .offset(bindparam("offset", 0))
+    .limit(bindparam("limit", 100))
 )
+
+
+def users_page_statement(area: Area | None, *, by_sede: bool, by_text: bool) -> Any:
+    """The page statement of this *shape*: the area's filter (its sedes and districts are part
+    of the statement), and whether the ``sede_filter`` and ``text_like`` parameters apply. The
+    values that change per request are parameters (``users_page_params``), so the hot read
+    path compiles a shape once (central.core.hotread)."""
+    stmt = _USERS_PAGE
+    if area is not None and not area.national:
+        stmt = stmt.where(area.where(sede_column=User.sede_id, district_column=User.district_id))
+    if by_sede:
+        stmt = stmt.where(col(User.sede_id) == bindparam("sede_filter", ""))
+    if by_text:
+        like = bindparam("text_like", "")
+        stmt = stmt.where(col(User.username).like(like) | col(User.display_name).ilike(like))
+    return stmt
+
+
+def users_page_query(
+    *, area: Area | None, sede_id: str | None, query: str | None, limit: int, offset: int
+) -> HotQuery:
+    """The page of ``list_users`` for the hot read path (central.core.hotread): the shape key
+    holds what changes the SQL (the area, which filters apply), the parameters the rest."""
+    national = area is None or area.national
+    by_sede, by_text = bool(sede_id), bool(query)
+    key = (
+        "users_page",
+        national,
+        None if national else tuple(sorted(area.sede_ids)),  # type: ignore[union-attr]
+        None if national else tuple(sorted(area.district_ids)),  # type: ignore[union-attr]
+        by_sede,
+        by_text,
+    )
+    return HotQuery(
+        key,
+        lambda: users_page_statement(area, by_sede=by_sede, by_text=by_text),
+        users_page_params(sede_id, query, limit, offset),
+    )
+
+
+def users_page_params(
+    sede_id: str | None, query: str | None, limit: int, offset: int
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"offset": offset, "limit": limit}
+    if sede_id:
+        params["sede_filter"] = sede_id
+    if query:
+        params["text_like"] = f"%{query.lower()}%"
+    return params
 
 
 def list_users(
@@ -133,15 +184,9 @@ def _users_page_rows(
     limit: int,
     offset: int,
 ) -> list[Any]:
-    stmt = _USERS_PAGE
-    if area is not None and not area.national:
-        stmt = stmt.where(area.where(sede_column=User.sede_id, district_column=User.district_id))
-    if sede_id:
-        stmt = stmt.where(User.sede_id == sede_id)
-    if query:
-        like = f"%{query.lower()}%"
-        stmt = stmt.where(col(User.username).like(like) | col(User.display_name).ilike(like))
-    return session.connection().execute(stmt, {"offset": offset, "limit": limit}).all()
+    stmt = users_page_statement(area, by_sede=bool(sede_id), by_text=bool(query))
+    params = users_page_params(sede_id, query, limit, offset)
+    return session.connection().execute(stmt, params).all()
 
 
 # naive datetimes (SQLite hands them back so; stored as UTC) are written as UTC, like as_utc
@@ -157,11 +202,16 @@ def users_page_json(
     limit: int = 100,
     offset: int = 0,
 ) -> bytes:
-    """The same page as ``list_users``, already serialised: the JSON of ``list[UserRead]``
-    (same keys, order and values; tests/central/test_read_path.py compares the two) built from
-    the rows with orjson, without UserRead objects and their validation (the hot read path, see
-    docs/central.md "Benchmark"). Rows are unpacked by position (in ``_USERS_PAGE``'s order):
-    a Row's attribute lookup by name costs more than building the item."""
+    """The same page as ``list_users``, already serialised (see ``page_json``)."""
+    return page_json(_users_page_rows(session, area, sede_id, query, limit, offset))
+
+
+def page_json(rows: Iterable[Sequence[Any]]) -> bytes:
+    """The JSON of ``list[UserRead]`` (same keys, order and values;
+    tests/central/test_read_path.py compares the two) built with orjson from the rows of
+    ``users_page_statement``, without UserRead objects and their validation (the hot read path,
+    see docs/central.md "Benchmark"). Rows are unpacked by position, so SQLAlchemy rows and
+    driver tuples both do; datetimes may come as SQLite's text (``as_datetime``)."""
     now = utcnow()
     now_naive = now.replace(tzinfo=None)
     page = []
@@ -171,7 +221,7 @@ def users_page_json(
         display_name,
         email,
         scope_kind,
-        sede_id_,
+        sede_id,
         district_id,
         active,
         locked_until,
@@ -181,7 +231,8 @@ def users_page_json(
         created_at,
         updated_at,
         profiles_csv,
-    ) in _users_page_rows(session, area, sede_id, query, limit, offset):
+    ) in rows:
+        locked_until = as_datetime(locked_until)
         page.append(
             {
                 "id": user_id,
@@ -190,16 +241,16 @@ def users_page_json(
                 "email": email,
                 "profiles": sorted(profiles_csv.split(",")) if profiles_csv else [],
                 "scope_kind": scope_kind,
-                "sede_id": sede_id_,
+                "sede_id": sede_id,
                 "district_id": district_id,
                 "active": bool(active),
                 "locked": locked_until is not None
                 and locked_until > (now_naive if locked_until.tzinfo is None else now),
                 "totp_enabled": totp_secret is not None,
                 "must_change_password": bool(must_change_password),
-                "last_signin_at": _utc(last_signin_at),
-                "created_at": _utc(created_at),
-                "updated_at": _utc(updated_at),
+                "last_signin_at": _utc(as_datetime(last_signin_at)),
+                "created_at": _utc(as_datetime(created_at)),
+                "updated_at": _utc(as_datetime(updated_at)),
             }
         )
     return orjson.dumps(page, option=_JSON_OPTIONS)

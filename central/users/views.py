@@ -31,13 +31,15 @@ async def list_users(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    """The hot read path (docs/central.md "Benchmark"): session, access rule and query in one
-    threadpool hop, the page's JSON built from the rows (the schema stays ``list[UserRead]``)."""
-    body = await access.run(
-        lambda session, auth: service.users_page_json(
-            session=session, area=auth.area, sede_id=sede_id, query=q, limit=limit, offset=offset
+    """The hot read path (docs/central.md "Benchmark"): the access rule and the page's query
+    from the event loop (central.core.hotread), the page's JSON built from the rows (the schema
+    stays ``list[UserRead]``)."""
+    rows = await access.rows(
+        lambda area: service.users_page_query(
+            area=area, sede_id=sede_id, query=q, limit=limit, offset=offset
         )
     )
+    body = service.page_json(rows)
     return Response(body, media_type="application/json")
 
 

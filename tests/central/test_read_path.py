@@ -12,6 +12,7 @@ import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, update
+from sqlmodel import select
 
 from central.auth import tokens
 from central.auth.deps import Authorized, SessionDep, read_only, require
@@ -176,7 +177,8 @@ def test_sqlite_reads_do_not_wait_for_the_write_lock(client, settings, world, fa
 def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, factory, db):
     """The hot list builds its JSON from the rows (no UserRead objects): it must be byte for
     byte what ``list[UserRead]`` serialises to, for every kind of value (locked, never signed
-    in, microseconds, no e-mail, several profiles, other scopes)."""
+    in, microseconds, no e-mail, several profiles, other scopes), from a session's rows and
+    from the hot read path's driver tuples (SQLite gives datetimes as text there)."""
     from datetime import timedelta
 
     from pydantic import TypeAdapter
@@ -185,6 +187,8 @@ def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, f
     from central.users import service
     from central.users.schemas import UserRead
 
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    headers = sign_in(client, admin)
     locked = factory.user([Profile.ORIENTADOR, Profile.DEFENSOR_PUBLICO], sede=world.sede_a1)
     factory.user(Profile.COORDINADOR_SEDE, sede=world.sede_b1)
     db.execute(
@@ -205,6 +209,9 @@ def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, f
     finally:
         session.close()
     assert fast == slow
+    via_api = client.get("/api/v1/users?limit=500", headers=headers)
+    assert via_api.status_code == 200
+    assert via_api.content == slow
     listed = {u["id"]: u for u in __import__("json").loads(fast)}
     assert listed[locked.id]["locked"] is True
     assert listed[locked.id]["email"] is None
@@ -213,6 +220,95 @@ def test_users_page_json_is_exactly_the_user_read_serialisation(client, world, f
         listed[locked.id]["created_at"].endswith(":00Z")
         or "." not in (listed[locked.id]["created_at"])
     )
+
+
+def test_list_filters_by_district_sede_and_text(client, world, factory):
+    """Every shape of the hot page statement: a district's scope (its sedes' users and its own
+    district-level users), the sede filter, the text filter, paging."""
+    director = factory.user(Profile.DIRECTOR_DISTRITAL, district=world.district_a)
+    in_a1 = factory.user(Profile.ORIENTADOR, sede=world.sede_a1)
+    in_a2 = factory.user(Profile.ORIENTADOR, sede=world.sede_a2)
+    in_b1 = factory.user(Profile.ORIENTADOR, sede=world.sede_b1)
+    headers = sign_in(client, director)
+
+    def ids(query: str) -> list[str]:
+        response = client.get(f"/api/v1/users?{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        return [u["id"] for u in response.json()]
+
+    everyone = ids("limit=500")
+    assert {director.id, in_a1.id, in_a2.id} <= set(everyone)
+    assert in_b1.id not in everyone
+    assert ids(f"sede_id={world.sede_a2}&limit=500") == [in_a2.id]
+    assert ids(f"sede_id={world.sede_b1}&limit=500") == []  # outside the area: nothing
+    assert ids(f"q={in_a1.username.upper()}&limit=500") == [in_a1.id]
+    assert ids(f"q={in_b1.username}&limit=500") == []
+    assert ids("limit=1&offset=1") == everyone[1:2]
+
+
+def run_in_fresh_loop(fn) -> None:  # noqa: ANN001
+    """anyio.run(fn) in a thread of its own: the test's thread may already run an event loop
+    (an earlier test's client), and the hot reader must not depend on which loop it meets."""
+    import threading
+
+    import anyio
+
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            anyio.run(fn)
+        except BaseException as exc:  # noqa: BLE001  # re-raised in the test's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if failure:
+        raise failure[0]
+
+
+def test_hot_reader_cannot_write(engine, world):
+    """The hot read path's connections are read-only (query_only on SQLite, read-only
+    transactions on PostgreSQL): even a statement that writes is refused."""
+    from central.core.hotread import HotQuery, hot_reader
+
+    reader = hot_reader(engine)
+    query = HotQuery(("rename-all",), lambda: update(User).values(display_name="x"))
+
+    async def attempt() -> None:
+        try:
+            await reader.fetch(query)
+        finally:
+            await reader.close()
+
+    with pytest.raises(Exception, match="(?i)read.?only|readonly|query_only"):
+        run_in_fresh_loop(attempt)
+    with new_session(engine) as session:
+        assert all(u.display_name != "x" for u in session.exec(select(User)).all())
+
+
+def test_hot_reader_refuses_unknown_parameters_and_bounds_its_shapes(engine, monkeypatch):
+    from central.auth.service import TOKEN_HOLDER
+    from central.core import hotread
+
+    monkeypatch.setattr(hotread, "SHAPE_CACHE_SIZE", 3)
+    reader = hotread.hot_reader(engine)
+
+    async def run() -> None:
+        try:
+            with pytest.raises(KeyError, match="unknown parameters"):
+                await reader.fetch(hotread.HotQuery(("t",), lambda: TOKEN_HOLDER, {"nope": 1}))
+            for n in range(6):
+                rows = await reader.fetch(
+                    hotread.HotQuery(("t", n), lambda: TOKEN_HOLDER, {"family_id": "x"})
+                )
+                assert rows == []
+            assert len(reader._shapes._cache) == 3
+        finally:
+            await reader.close()
+
+    run_in_fresh_loop(run)
 
 
 def test_list_keeps_the_access_rule_errors(client, world, factory, db):
