@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from central.audit import service as audit
 from central.auth.deps import Authorized, Principal, SessionDep, require, signed_in
-from central.auth.policy import area_for
+from central.auth.policy import Area, area_for
 from central.cases import catalogues as cat
 from central.cases import service
 from central.cases.intake import ingest_intakes
@@ -532,24 +532,54 @@ def referral_letter(
     format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
 ) -> Response:
     """The referral letter, as HTML or PDF (printed by headless Chromium); audited."""
-    referral, case = service.get_referral(session=session, referral_id=referral_id, area=auth.area)
+    return referral_letter_response(
+        session,
+        request,
+        case_id=case_id,
+        referral_id=referral_id,
+        area=auth.area,
+        actor=auth.actor,
+        signer=auth.user.display_name,
+        fmt=format,
+    )
+
+
+def referral_letter_response(
+    session: Session,
+    request: Request,
+    *,
+    case_id: str,
+    referral_id: str,
+    area: Area,
+    actor: Actor,
+    signer: str,
+    fmt: str,
+    via: str | None = None,
+    pdf_failure: str = "No se pudo generar el PDF; descargue la versión HTML.",
+    html_headers: dict[str, str] | None = None,
+) -> Response:
+    """The referral letter of ``referral_id`` (which must belong to ``case_id``, within
+    ``area``) as HTML or PDF, with its audit row (``via`` marks where it was asked from);
+    commits. Shared by the API and the web page."""
+    referral, case = service.get_referral(session=session, referral_id=referral_id, area=area)
     if case.id != case_id:
         raise ValidationFailed("La derivación no es de este expediente.")
-    html = letter_html(session, request, case, referral, auth.user.display_name)
+    html = letter_html(session, request, case, referral, signer)
     service._audit(
         session,
-        auth.actor,
+        actor,
         "case.referral_letter",
         case,
         entity="case_referral",
         entity_id=referral.id,
-        after={"format": format},
+        after={"format": fmt} | ({"via": via} if via else {}),
     )
-    if format == "pdf":
+    if fmt == "pdf":
         try:
             pdf = html_to_pdf(html)
         except (PdfUnavailable, OSError) as exc:
-            raise DomainError("No se pudo generar el PDF; descargue la versión HTML.") from exc
+            session.rollback()
+            raise DomainError(pdf_failure) from exc
         session.commit()
         return Response(
             pdf,
@@ -557,7 +587,7 @@ def referral_letter(
             headers={"Content-Disposition": f'attachment; filename="derivacion-{case.number}.pdf"'},
         )
     session.commit()
-    return Response(html, media_type="text/html; charset=utf-8")
+    return Response(html, media_type="text/html; charset=utf-8", headers=html_headers)
 
 
 @router.get("/{case_id}/documents", response_model=list[DocumentRead])

@@ -20,7 +20,7 @@ from central.auth.policy import area_for
 from central.auth.web import WebContext, verify_csrf
 from central.cases import catalogues as cat
 from central.cases import service
-from central.cases.letters import TEMPLATES, PdfUnavailable, html_to_pdf
+from central.cases.letters import TEMPLATES
 from central.cases.schemas import (
     ActionCreate,
     CaseCreate,
@@ -30,7 +30,12 @@ from central.cases.schemas import (
     ReferralDecision,
     TransitionRequest,
 )
-from central.cases.views import document_storage, letter_html, may_see_restricted, store_upload
+from central.cases.views import (
+    document_storage,
+    may_see_restricted,
+    referral_letter_response,
+    store_upload,
+)
 from central.citizens import service as citizens
 from central.citizens.identifiers import DOC_TYPES, mask_document
 from central.citizens.models import Citizen
@@ -785,30 +790,16 @@ def referral_letter_page(
     web: Annotated[WebContext, Depends(page("cases.read"))],
     formato: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
 ) -> Response:
-    referral, case = service.get_referral(session=session, referral_id=referral_id, area=web.area)
-    if case.id != case_id:
-        raise DomainError("La derivación no es de este expediente.")
-    html = letter_html(session, request, case, referral, web.user.display_name)
-    service._audit(
+    return referral_letter_response(
         session,
-        web.actor,
-        "case.referral_letter",
-        case,
-        entity="case_referral",
-        entity_id=referral.id,
-        after={"format": formato, "via": "web"},
+        request,
+        case_id=case_id,
+        referral_id=referral_id,
+        area=web.area,
+        actor=web.actor,
+        signer=web.user.display_name,
+        fmt=formato,
+        via="web",
+        pdf_failure="No se pudo generar el PDF; use la versión para imprimir.",
+        html_headers={"content-security-policy": LETTER_CSP},
     )
-    if formato == "pdf":
-        try:
-            pdf = html_to_pdf(html)
-        except (PdfUnavailable, OSError) as exc:
-            session.rollback()
-            raise DomainError("No se pudo generar el PDF; use la versión para imprimir.") from exc
-        session.commit()
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="derivacion-{case.number}.pdf"'},
-        )
-    session.commit()
-    return HTMLResponse(html, headers={"content-security-policy": LETTER_CSP})

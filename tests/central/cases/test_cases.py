@@ -457,6 +457,32 @@ def test_referral_letter_as_pdf(client, world, people):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
+def test_referral_letter_html_is_audited_and_belongs_to_its_case(client, world, people, db):
+    a1 = people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    case = open_case(client, a1, world.sede_a1)
+    other = open_case(client, a1, world.sede_a1)
+    ext = client.post(
+        f"{API}/{case['id']}/referrals",
+        json={"kind": "external", "institution": "demuna", "reason": "Tenencia"},
+        headers=a1,
+    ).json()
+    head = _head(db)
+    letter = client.get(f"{API}/{case['id']}/referrals/{ext['id']}/letter", headers=a1)
+    assert letter.status_code == 200
+    assert letter.headers["content-type"].startswith("text/html")
+    assert case["number"] in letter.text
+    assert _head(db) == head + 1
+    db.expire_all()
+    last = db.exec(
+        select(AuditEvent.action, AuditEvent.entity_id).order_by(AuditEvent.seq.desc())
+    ).first()
+    db.rollback()  # the test's session must not hold SQLite's write lock
+    assert tuple(last) == ("case.referral_letter", ext["id"])
+    wrong = client.get(f"{API}/{other['id']}/referrals/{ext['id']}/letter", headers=a1)
+    assert wrong.status_code == 422
+    assert _head(db) == head + 1  # a refused letter leaves no audit row
+
+
 def test_documents(client, world, people, storage, db):
     a1 = people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
     orientador = people.headers(Profile.ORIENTADOR, sede=world.sede_a1)
