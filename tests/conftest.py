@@ -20,6 +20,22 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Long files first, each file's own order kept: with ``--dist loadfile`` xdist hands files
+    out in collection order, so a long file collected last would start when the other workers
+    are nearly done and stretch the run. First the files with a test that declares a timeout
+    above the default (the full-scale fault tests), then files with slow tests, then the rest."""
+    default = float(config.getini("timeout") or 0)
+    rank: dict[Path, int] = {}
+    for item in items:
+        timeout = item.get_closest_marker("timeout")
+        if timeout and timeout.args and float(timeout.args[0]) > default:
+            rank[item.path] = 0
+        elif item.get_closest_marker("slow"):
+            rank.setdefault(item.path, 1)
+    items.sort(key=lambda item: rank.get(item.path, 2))
+
+
 def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):
