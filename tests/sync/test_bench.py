@@ -31,6 +31,8 @@ def test_bench_prints_one_json_object_with_the_interface_keys():
             "10",
             "--batch",
             "100",
+            "--rounds",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -42,4 +44,6 @@ def test_bench_prints_one_json_object_with_the_interface_keys():
     for key in ("drain_events_per_s", "raw_insert_events_per_s", "issue_to_central_p99_s"):
         assert isinstance(result[key], int | float) and result[key] > 0
     assert result["events"] == 400
+    assert len(result["rounds"]) == 2
+    assert all(r["drain"] > 0 and r["raw"] > 0 for r in result["rounds"])
     assert result["issue_to_central_p99_s"] < 30
