@@ -265,7 +265,12 @@ class QueueState(Envelope):
     served_today: int
     open_counters: int
     estimated_wait_s: int | None  # for a ticket issued now
-    tickets: list[TicketView]  # waiting tickets, in the order they will be served
+    # Waiting tickets flagged needs_reprint that `tickets` does not list (further back than
+    # the head), in line order with their true people_ahead; at most 50 (the hub's
+    # QUEUE_STATE_MAX_REPRINTS). Counters offer them for reprint along with the flagged ones
+    # of `tickets`. Empty from a hub that predates it.
+    reprints: list[TicketView] = Field(default_factory=list)
+    tickets: list[TicketView]  # waiting tickets, in the order they will be served (the head)
 
 
 class CounterState(Envelope):

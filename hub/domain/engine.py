@@ -84,6 +84,8 @@ IN_HAND = ("called", "serving")
 FINAL = ("done", "no_show", "cancelled")
 RECENT_CALLS = 10
 QUEUE_STATE_MAX_TICKETS = 100  # the head of the line; `waiting` carries the full count
+# flagged tickets further back than the head, listed apart so counters can reprint them
+QUEUE_STATE_MAX_REPRINTS = 50
 STATS_LOOKBACK_DAYS = 7
 # SQL twin of ordering.sort_key (the parameter is ordering.due_limit)
 LINE_ORDER = (
@@ -92,28 +94,74 @@ LINE_ORDER = (
     "arrived_at, id"
 )
 _LINE_ORDER_NAMED = LINE_ORDER.replace("?", ":due")
-# The head of a service's line as TicketView JSON objects (see TicketView and _view), rendered
-# by SQLite in one statement; people_ahead is the place in LINE_ORDER and the estimate is
-# _estimate's twin. Times are stored as fixed-width ISO text with "+00:00"; "Z" as pydantic.
-QUEUE_TICKETS_JSON = (
-    "SELECT json_object('ticket_id', id, 'number', number, 'service_code', service_code, "  # noqa: S608
+# One waiting ticket as a TicketView JSON object (see TicketView and _view) from the tickets
+# row joined to `line` (line.ticket_id, line.ahead: its place in LINE_ORDER); the estimate
+# is _estimate's twin. Times are stored as fixed-width ISO text with "+00:00"; "Z" as pydantic.
+_TICKET_VIEW_JSON = (
+    "json_object('ticket_id', id, 'number', number, 'service_code', service_code, "
     "'status', status, 'preference_category', preference_category, 'origin', origin, "
     "'issued_at', replace(issued_at, '+00:00', 'Z'), "
     "'arrived_at', replace(arrived_at, '+00:00', 'Z'), "
     "'called_at', replace(called_at, '+00:00', 'Z'), "
     "'started_at', replace(started_at, '+00:00', 'Z'), "
     "'counter_id', coalesce(counter_id, target_counter_id), 'recalls', recalls, "
-    "'people_ahead', head.ahead, "
+    "'people_ahead', line.ahead, "
     "'estimated_wait_s', "
-    "CASE WHEN :open > 0 THEN CAST(head.ahead * :per / :open + 0.5 AS INTEGER) END, "
-    "'needs_reprint', json(CASE WHEN needs_reprint THEN 'true' ELSE 'false' END)) "
-    # the head's ids from the covering line index alone, numbered, then only those rows read
-    "FROM (SELECT id AS head_id, row_number() OVER (ORDER BY " + _LINE_ORDER_NAMED + ") - 1 "
+    "CASE WHEN :open > 0 THEN CAST(line.ahead * :per / :open + 0.5 AS INTEGER) END, "
+    "'needs_reprint', json(CASE WHEN needs_reprint THEN 'true' ELSE 'false' END))"
+)
+# The head of a service's line, rendered by SQLite in one statement: the head's ids from the
+# covering line index alone, numbered, then only those rows read. Second column: the flag.
+QUEUE_TICKETS_JSON = (
+    "SELECT " + _TICKET_VIEW_JSON + ", needs_reprint "  # noqa: S608
+    "FROM (SELECT id AS ticket_id, row_number() OVER (ORDER BY " + _LINE_ORDER_NAMED + ") - 1 "
     "AS ahead FROM (SELECT id, preference_category, appointment_due_at, arrived_at "
     "FROM tickets WHERE status = 'waiting' AND service_code = :code "
-    "ORDER BY " + _LINE_ORDER_NAMED + " LIMIT :limit)) AS head "
-    "JOIN tickets ON tickets.id = head.head_id ORDER BY head.ahead"
+    "ORDER BY " + _LINE_ORDER_NAMED + " LIMIT :limit)) AS line "
+    "JOIN tickets ON tickets.id = line.ticket_id ORDER BY line.ahead"
 )
+# How many waiting tickets of a service are flagged for reprint: ix_tickets_reprint alone.
+QUEUE_REPRINTS_COUNT = (
+    "SELECT COUNT(*) FROM tickets WHERE needs_reprint = 1 AND status = 'waiting' "
+    "AND service_code = ?"
+)
+# The flagged tickets behind the head (place >= :skip), the first :limit of them in line
+# order, two ways to the same rows; the engine runs one only when the line is longer than the
+# head and someone behind it is flagged. The flagged ids come from the partial index
+# ix_tickets_reprint, the places from the covering line index; only the listed rows are read.
+# - few flagged: each one's place counted (one pass over the line index each, no sort);
+_LINE_KEY = (  # LINE_ORDER as a row value of alias {t}, for "is ahead of" comparisons
+    "(CASE WHEN {t}.preference_category != 'none' THEN 0 WHEN {t}.appointment_due_at "
+    "IS NOT NULL AND {t}.appointment_due_at <= :due THEN 1 ELSE 2 END, {t}.arrived_at, {t}.id)"
+)
+QUEUE_REPRINTS_FEW_JSON = (
+    "SELECT " + _TICKET_VIEW_JSON + " "  # noqa: S608
+    "FROM (SELECT ticket_id, ahead FROM (SELECT f.id AS ticket_id, (SELECT COUNT(*) FROM "
+    "tickets AS t WHERE t.status = 'waiting' AND t.service_code = :code AND "
+    + _LINE_KEY.format(t="t")
+    + " < "
+    + _LINE_KEY.format(t="f")
+    + ") AS ahead FROM tickets AS f WHERE f.needs_reprint = 1 AND f.status = 'waiting' "
+    # LIMIT -1 (none) keeps SQLite from flattening this into the outer query, which would
+    # count each place twice (once to filter, once to sort)
+    "AND f.service_code = :code LIMIT -1) WHERE ahead >= :skip ORDER BY ahead LIMIT :limit) "
+    "AS line "
+    "JOIN tickets ON tickets.id = line.ticket_id ORDER BY line.ahead"
+)
+# - many flagged: the whole line numbered once (one sort), the flagged ones picked from it.
+QUEUE_REPRINTS_JSON = (
+    "SELECT " + _TICKET_VIEW_JSON + " "  # noqa: S608
+    "FROM (SELECT ticket_id, ahead FROM (SELECT id AS ticket_id, row_number() OVER (ORDER BY "
+    + _LINE_ORDER_NAMED
+    + ") - 1 AS ahead FROM tickets WHERE status = 'waiting' AND service_code = :code) "
+    "WHERE ahead >= :skip AND ticket_id IN (SELECT id FROM tickets WHERE needs_reprint = 1 "
+    "AND status = 'waiting' AND service_code = :code) ORDER BY ahead LIMIT :limit) AS line "
+    "JOIN tickets ON tickets.id = line.ticket_id ORDER BY line.ahead"
+)
+#: Up to this many flagged tickets in a line, QUEUE_REPRINTS_FEW_JSON: counting one place
+#: costs about a sixth of numbering the whole line (300 and 2,000 waiting; a quarter at 130),
+#: five about the same.
+REPRINTS_COUNTED_MAX = 4
 DNI_RE_FIELDS = {"dni"}
 #: Most commands one group commit takes from the queue of concurrent ``execute`` callers.
 GROUP_COMMIT_MAX = 64
@@ -1893,9 +1941,10 @@ class HubEngine:
     def queue_state_json(self, conn: sqlite3.Connection, service_code: str) -> bytes:
         """The service's ``QueueState`` as published, read on ``conn`` (inside a read
         transaction: the engine's own under ``queue_state``, or a ``StateReader``'s). The
-        waiting tickets are rendered to JSON by SQLite itself (``QUEUE_TICKETS_JSON``): the
-        bridge publishes this off its command lane, and little Python work there means little
-        contention with the commands; ``queue_state`` parses it, so the model checks it."""
+        waiting tickets are rendered to JSON by SQLite itself (``QUEUE_TICKETS_JSON``, and
+        ``QUEUE_REPRINTS_*`` for ``reprints``): the bridge publishes this off its command lane,
+        and little Python work there means little contention with the commands;
+        ``queue_state`` parses it, so the model checks it."""
         service = self._services.get(service_code)
         if service is None:
             raise DomainError(ErrorCode.UNKNOWN_SERVICE, field="service_code")
@@ -1908,16 +1957,23 @@ class HubEngine:
         per_person, open_counters, (waiting, in_line, preferential) = self._service_pace(
             conn, service_code
         )
+        line = {"code": service_code, "due": due, "per": per_person, "open": open_counters}
         head = conn.execute(
-            QUEUE_TICKETS_JSON,
-            {
-                "code": service_code,
-                "due": due,
-                "limit": QUEUE_STATE_MAX_TICKETS,
-                "per": per_person,
-                "open": open_counters,
-            },
+            QUEUE_TICKETS_JSON, {**line, "limit": QUEUE_STATE_MAX_TICKETS}
         ).fetchall()
+        reprints: list[Any] = []
+        # Flagged tickets behind the head: none when the head is the whole line; else the
+        # partial index counts the flagged ones, and only when some are not in the head are
+        # places worked out (the line is read again: the few rows' places, or all numbered).
+        if waiting > QUEUE_STATE_MAX_TICKETS:
+            flagged = conn.execute(QUEUE_REPRINTS_COUNT, (service_code,)).fetchone()[0]
+            if flagged > sum(row[1] for row in head):
+                reprints = conn.execute(
+                    QUEUE_REPRINTS_FEW_JSON
+                    if flagged <= REPRINTS_COUNTED_MAX
+                    else QUEUE_REPRINTS_JSON,
+                    {**line, "skip": QUEUE_STATE_MAX_TICKETS, "limit": QUEUE_STATE_MAX_REPRINTS},
+                ).fetchall()
         today = self._business_date(now)
         day_start = self._day_start(today)
         lookback = (date.fromisoformat(today) - timedelta(days=STATS_LOOKBACK_DAYS)).isoformat()
@@ -1947,11 +2003,12 @@ class HubEngine:
             tickets=[],
         )
         text = state.model_dump_json()
-        empty = '"tickets":[]}'
-        if not text.endswith(empty):  # tickets must stay QueueState's last field
-            raise RuntimeError("QueueState JSON does not end with its tickets")
+        empty = '"reprints":[],"tickets":[]}'
+        if not text.endswith(empty):  # the two lists must stay QueueState's last fields
+            raise RuntimeError("QueueState JSON does not end with its reprints and tickets")
+        behind = ",".join(row[0] for row in reprints)
         tickets = ",".join(row[0] for row in head)
-        return f'{text[: -len(empty)]}"tickets":[{tickets}]}}'.encode()
+        return f'{text[: -len(empty)]}"reprints":[{behind}],"tickets":[{tickets}]}}'.encode()
 
     def _service_pace(
         self, conn: sqlite3.Connection, service_code: str

@@ -363,3 +363,48 @@ def test_print_jobs_are_only_reprints_and_go_to_the_issuing_kiosk_only(hub, sede
         assert other not in watch.retained
     finally:
         watch.close()
+
+
+def test_a_ticket_far_back_whose_print_failed_is_in_the_retained_reprints(
+    hub, sede_id, mqtt_broker
+):
+    """130 waiting for one service; the kiosk could not print the 120th. The retained queue
+    state lists only the head (100), and the 120th apart in `reprints` with its place, until
+    the kiosk reports the reprint printed."""
+    own = topics.print_job(sede_id, "k1")
+    watch = StateWatcher(
+        sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port, extra_filters=(own,)
+    ).connect()
+
+    def reprints(w) -> list[str]:
+        return [t["number"] for t in (w.queue("victimas") or {}).get("reprints", [])]
+
+    try:
+        kiosk = hub.device("kiosk", "k1")
+        issued = [
+            _ok(kiosk.request("issue_ticket", {"service_code": "victimas"}))["ticket"]
+            for _ in range(130)
+        ]
+        far = issued[119]
+        failed = kiosk.request("report_print", {"ticket_id": far["ticket_id"], "ok": False})
+        assert failed.status == "ok", failed.error
+        assert watch.wait_for(lambda w: reprints(w) == ["V120"])
+        state = watch.queue("victimas")
+        assert state["waiting"] == 130 and len(state["tickets"]) == 100
+        assert far["ticket_id"] not in {t["ticket_id"] for t in state["tickets"]}
+        [behind] = state["reprints"]
+        assert behind["ticket_id"] == far["ticket_id"] and behind["needs_reprint"] is True
+        assert behind["people_ahead"] == 119 and behind["status"] == "waiting"
+
+        v1 = hub.device("counter", "v1")
+        _ok(v1.request("sign_in", ANA))
+        _ok(v1.request("reprint_ticket", {"ticket_id": far["ticket_id"]}))
+        assert watch.wait_for(lambda w: own in w.retained)
+        assert watch.retained[own]["ticket"]["number"] == "V120"
+        assert watch.retained[own]["reprint"] is True
+        printed = kiosk.request("report_print", {"ticket_id": far["ticket_id"], "ok": True})
+        assert printed.status == "ok", printed.error
+        assert watch.wait_for(lambda w: reprints(w) == [])
+        assert watch.queue("victimas")["waiting"] == 130
+    finally:
+        watch.close()

@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 
-from contracts.messages import CounterState, DisplayState, QueueState
+from contracts.messages import CounterState, DisplayState, QueueState, TicketView
 from hub.domain import ordering
-from hub.domain.engine import QUEUE_STATE_MAX_TICKETS, _estimate
+from hub.domain.engine import (
+    QUEUE_REPRINTS_FEW_JSON,
+    QUEUE_REPRINTS_JSON,
+    QUEUE_STATE_MAX_REPRINTS,
+    QUEUE_STATE_MAX_TICKETS,
+    REPRINTS_COUNTED_MAX,
+    _estimate,
+)
 
 from .conftest import rows
 
 
-def _reference_tickets(engine, db_path, service_code: str, clock) -> list[dict]:
-    """The head of the line built the slow way: every waiting row, ordering.order_line, the
+def _reference_line(engine, db_path, service_code: str, clock) -> list[dict]:
+    """The whole line built the slow way: every waiting row, ordering.order_line, the
     engine's own _view and _estimate."""
     waiting = [
         dict(r)
@@ -26,7 +34,7 @@ def _reference_tickets(engine, db_path, service_code: str, clock) -> list[dict]:
         )
     ]
     due = ordering.due_limit(clock(), engine.config.queue.appointment_window_min)
-    line = ordering.order_line(waiting, due_limit=due)[:QUEUE_STATE_MAX_TICKETS]
+    line = ordering.order_line(waiting, due_limit=due)
     with engine._snapshot() as conn:
         per_person, open_counters, _ = engine._service_pace(conn, service_code)
     views = []
@@ -35,6 +43,17 @@ def _reference_tickets(engine, db_path, service_code: str, clock) -> list[dict]:
         view = engine._view(ticket, people_ahead=index, estimated=estimated)
         views.append(json.loads(view.model_dump_json()))
     return views
+
+
+def _reference_tickets(engine, db_path, service_code: str, clock) -> list[dict]:
+    """The head of the line, the slow way."""
+    return _reference_line(engine, db_path, service_code, clock)[:QUEUE_STATE_MAX_TICKETS]
+
+
+def _reference_reprints(engine, db_path, service_code: str, clock) -> list[dict]:
+    """The flagged tickets behind the head, the slow way."""
+    behind = _reference_line(engine, db_path, service_code, clock)[QUEUE_STATE_MAX_TICKETS:]
+    return [t for t in behind if t["needs_reprint"]][:QUEUE_STATE_MAX_REPRINTS]
 
 
 def test_queue_state_json_is_the_line_in_order_with_places_and_estimates(
@@ -66,6 +85,7 @@ def test_queue_state_json_is_the_line_in_order_with_places_and_estimates(
     assert [t["estimated_wait_s"] for t in published[:2]] == [0, 4]
     assert published[0]["preference_category"] == "gestante"  # preferential first
     assert any(t["needs_reprint"] for t in published)
+    assert state.reprints == []  # the whole line is in the head: nobody flagged behind it
     assert any(t["ticket_id"] == called["ticket_id"] and t["counter_id"] == "v1" for t in published)
     assert state.waiting == len(published)
 
@@ -81,6 +101,86 @@ def test_queue_state_lists_at_most_the_head_and_counts_everyone(hub, engine, db_
         engine, db_path, "victimas", clock
     )
     assert all(t.estimated_wait_s is None for t in state.tickets)  # no open counter
+    assert state.reprints == []
+
+
+def test_flagged_tickets_behind_the_head_are_listed_apart_with_their_place(
+    hub, engine, db_path, clock
+):
+    """A Mega ALEGRA morning: 130 waiting for one service, the kiosk could not print the
+    120th. The head (100) cannot show it; `reprints` does, with its true place."""
+    hub.open("v1")
+    issued = []
+    for index in range(130):
+        clock.advance(20)
+        category = "adulto_mayor" if index % 40 == 25 else "none"  # a few go ahead
+        issued.append(hub.issue("orientacion", preference_category=category))
+    far, near = issued[119], issued[4]
+    for ticket in (far, near):
+        hub.ok(hub.kiosk("report_print", ticket_id=ticket["ticket_id"], ok=False))
+    state = engine.queue_state("orientacion")
+    assert state.waiting == 130 and len(state.tickets) == QUEUE_STATE_MAX_TICKETS
+    assert far["ticket_id"] not in {t.ticket_id for t in state.tickets}
+    assert [t.ticket_id for t in state.tickets if t.needs_reprint] == [near["ticket_id"]]
+    assert [t.ticket_id for t in state.reprints] == [far["ticket_id"]]  # not the head's again
+    [behind] = state.reprints
+    # 119 issued before it, 3 of those preferential (ahead anyway): still 119 ahead of it
+    assert (behind.number, behind.needs_reprint, behind.people_ahead) == ("A120", True, 119)
+    assert behind.estimated_wait_s is not None and behind.estimated_wait_s > 0
+    dumped = [t.model_dump(mode="json") for t in state.reprints]
+    assert dumped == _reference_reprints(engine, db_path, "orientacion", clock)
+    assert [t.model_dump(mode="json") for t in state.tickets] == _reference_tickets(
+        engine, db_path, "orientacion", clock
+    )
+
+    # a preferential person arriving now goes ahead of it: its place follows the line
+    hub.issue("orientacion", preference_category="gestante")
+    assert engine.queue_state("orientacion").reprints[0].people_ahead == 120
+
+    # the counter orders the reprint; it goes to the kiosk that issued the ticket
+    outcome = hub.counter("v1", "reprint_ticket", ticket_id=far["ticket_id"])
+    assert outcome.ok, outcome.error
+    [(device, job)] = outcome.prints
+    assert device == "kiosk-1" and job.reprint and job.ticket.number == "A120"
+    # still flagged until the kiosk says it printed
+    assert [t.number for t in engine.queue_state("orientacion").reprints] == ["A120"]
+    hub.ok(hub.kiosk("report_print", ticket_id=far["ticket_id"], ok=True))
+    state = engine.queue_state("orientacion")
+    assert state.reprints == [] and state.waiting == 131
+
+
+def test_a_flagged_ticket_leaves_the_reprint_list_when_it_leaves_the_line(hub, engine):
+    hub.open("v1")
+    issued = [hub.issue("orientacion") for _ in range(QUEUE_STATE_MAX_TICKETS + 10)]
+    far = issued[-1]
+    hub.ok(hub.kiosk("report_print", ticket_id=far["ticket_id"], ok=False))
+    assert [t.number for t in engine.queue_state("orientacion").reprints] == [far["number"]]
+    hub.ok(hub.counter("v1", "call_ticket", ticket_id=far["ticket_id"]))  # called out of turn
+    assert engine.queue_state("orientacion").reprints == []
+
+
+def test_the_reprint_list_is_bounded_to_the_first_flagged_in_line(hub, engine, db_path, clock):
+    extra = QUEUE_STATE_MAX_REPRINTS + 10
+    issued = []
+    for _ in range(QUEUE_STATE_MAX_TICKETS + extra):
+        clock.advance(3)
+        issued.append(hub.issue("victimas"))
+    for ticket in issued[QUEUE_STATE_MAX_TICKETS:]:  # a printer out of paper for an hour
+        hub.ok(hub.kiosk("report_print", ticket_id=ticket["ticket_id"], ok=False))
+    with engine._snapshot() as conn:
+        payload = engine.queue_state_json(conn, "victimas")
+    state = QueueState.model_validate_json(payload)
+    assert len(state.reprints) == QUEUE_STATE_MAX_REPRINTS
+    expected = [t["number"] for t in issued[QUEUE_STATE_MAX_TICKETS:]][:QUEUE_STATE_MAX_REPRINTS]
+    assert [t.number for t in state.reprints] == expected  # the nearest to being called
+    assert [t.people_ahead for t in state.reprints] == list(
+        range(QUEUE_STATE_MAX_TICKETS, QUEUE_STATE_MAX_TICKETS + QUEUE_STATE_MAX_REPRINTS)
+    )
+    assert [t.model_dump(mode="json") for t in state.reprints] == _reference_reprints(
+        engine, db_path, "victimas", clock
+    )
+    # the largest queue state stays well under the broker's packet limit (docs/mqtt.md)
+    assert len(payload) < 64 * 1024
 
 
 def test_state_reader_renders_what_the_engine_models_say(hub, engine):
@@ -133,3 +233,65 @@ def test_a_snapshot_is_consistent_and_never_holds_up_the_writer(hub, engine):
     finally:
         reader.close()
     assert before == 1
+
+
+def _reprints_both_ways(engine, service_code: str, clock) -> list[list[dict]]:
+    """The reprint list by counting each flagged ticket's place and by numbering the line."""
+    with engine._snapshot() as conn:
+        per_person, open_counters, _ = engine._service_pace(conn, service_code)
+        params = {
+            "code": service_code,
+            "due": ordering.due_limit(clock(), engine.config.queue.appointment_window_min),
+            "per": per_person,
+            "open": open_counters,
+            "skip": QUEUE_STATE_MAX_TICKETS,
+            "limit": QUEUE_STATE_MAX_REPRINTS,
+        }
+        few = conn.execute(QUEUE_REPRINTS_FEW_JSON, params).fetchall()
+        many = conn.execute(QUEUE_REPRINTS_JSON, params).fetchall()
+    return [
+        [TicketView.model_validate_json(row[0]).model_dump(mode="json") for row in rows_]
+        for rows_ in (few, many)
+    ]
+
+
+def test_both_ways_to_the_reprint_list_agree_on_a_mixed_line(hub, engine, db_path, clock):
+    """Preferential people, an appointment that becomes due and a ticket sent to one counter:
+    counted places and the numbered line give the same list, the Python rules' list."""
+    hub.open("v1")
+    hub.open("v2", "luis")
+    engine.add_appointment(
+        code="cita-7", service_code="orientacion", scheduled_at=clock.now + timedelta(hours=3)
+    )
+    issued = []
+    for index in range(120):
+        clock.advance(30)
+        if index == 105:  # checked in early: in line by arrival until its time comes
+            checkin = hub.kiosk("checkin_appointment", appointment_code="CITA-7")
+            issued.append(hub.ok(checkin)["ticket"])
+        else:
+            category = "discapacidad" if index % 30 == 10 else "none"
+            issued.append(hub.issue("orientacion", preference_category=category))
+    hub.call_next("v2")
+    hub.ok(hub.counter("v2", "transfer_ticket", to_counter_id="v1"))  # waiting, for v1 only
+
+    def check(expected_numbers: list[str]) -> None:
+        state = engine.queue_state("orientacion")
+        reference = _reference_reprints(engine, db_path, "orientacion", clock)
+        assert [t["number"] for t in reference] == expected_numbers
+        assert [t.model_dump(mode="json") for t in state.reprints] == reference
+        few, many = _reprints_both_ways(engine, "orientacion", clock)
+        assert few == many == reference
+
+    assert 2 <= REPRINTS_COUNTED_MAX < 6  # the first two counted, then six: numbered
+    for ticket in (issued[105], issued[117]):  # few: the hub counts their places
+        hub.ok(hub.kiosk("report_print", ticket_id=ticket["ticket_id"], ok=False))
+    check(["A106", "A118"])
+    for ticket in (issued[102], issued[110], issued[111], issued[119]):  # more: line numbered
+        hub.ok(hub.kiosk("report_print", ticket_id=ticket["ticket_id"], ok=False))
+    check(["A103", "A106", "A111", "A112", "A118", "A120"])
+    # the appointment's time comes: it goes ahead of the walk-ins, into the head
+    clock.advance(hours=2, minutes=30)
+    check(["A103", "A111", "A112", "A118", "A120"])
+    head = engine.queue_state("orientacion").tickets
+    assert any(t.ticket_id == issued[105]["ticket_id"] and t.needs_reprint for t in head)
