@@ -322,12 +322,14 @@ class CounterViewModel(QObject):
         return format_duration((self._now() - ticket.arrived_at).total_seconds())
 
     def reprint_candidates(self) -> list[TicketView]:
-        """Tickets the hub flagged for reprint (their print failed at the kiosk)."""
+        """Tickets the hub flagged for reprint (their print failed at the kiosk): the flagged
+        ones of each queue's head and those further back (``QueueState.reprints``), once each,
+        and the ticket in hand; oldest issued first."""
         found: dict[str, TicketView] = {}
         for queue in self.queues.values():
-            for ticket in queue.tickets:
+            for ticket in (*queue.tickets, *queue.reprints):
                 if ticket.needs_reprint:
-                    found[ticket.ticket_id] = ticket
+                    found.setdefault(ticket.ticket_id, ticket)
         current = self.current
         if current is not None and current.needs_reprint:
             found[current.ticket_id] = current

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from contracts.messages import CounterStatus, Outcome, TicketStatus
-from counter.screens import FIXED_NOW, counter_state, sample_queues, sample_sede
+from counter.screens import FIXED_NOW, counter_state, sample_queues, sample_sede, ticket
 from counter.viewmodel import CounterViewModel, Phase, format_duration
 
 ALL = [
@@ -262,3 +262,34 @@ def test_counter_removed_by_the_hub_signs_out_with_a_spanish_reason(model):
     code = sample_queues()[0].service_code
     model.remove_queue(code)
     assert code not in model.queues
+
+
+def test_reprint_candidates_include_the_flagged_tickets_behind_the_head(model, sender):
+    """A long line: the hub lists flagged tickets further back than the head apart
+    (QueueState.reprints); they are offered once each, oldest issued first."""
+    model.apply_counter_state(counter_state("idle"))
+    queue = sample_queues()[0]
+    head_flagged = next(t for t in queue.tickets if t.needs_reprint)
+    far = ticket("A150", "orientacion", 2, needs_reprint=True).model_copy(
+        update={"people_ahead": 149}
+    )
+    farther = ticket("A160", "orientacion", 1, needs_reprint=True).model_copy(
+        update={"people_ahead": 159}
+    )
+    # a hub may list a ticket in both (it moved into the head between two states): once
+    model.apply_queue_state(
+        queue.model_copy(update={"waiting": 180, "reprints": [farther, far, head_flagged]})
+    )
+    candidates = model.reprint_candidates()
+    assert [t.number for t in candidates] == ["A037", "A150", "A160"]
+    assert [t.people_ahead for t in candidates[1:]] == [149, 159]
+    assert model.enabled("reprint")
+    model.reprint("t-A160")
+    assert (sender.sent[-1].action, sender.sent[-1].params) == (
+        "reprint_ticket",
+        {"ticket_id": "t-A160"},
+    )
+    sender.reply_ok()
+    # reprinted: the hub's next state no longer lists it
+    model.apply_queue_state(queue.model_copy(update={"waiting": 180, "reprints": [far]}))
+    assert [t.number for t in model.reprint_candidates()] == ["A037", "A150"]
