@@ -380,11 +380,14 @@ def apply_batch(
                 raise EpochConflictError(epoch, held, event.seq)
         to_apply: list[SyncEvent] = []
         for event in fresh:
+            # an event id met again, at central or earlier in this very batch (under another
+            # seq: a hub restored over its own outbox), is the same event: applied once
             status = "duplicate" if event.event_id in known else "applied"
             if status == "duplicate":
                 counts.duplicates += 1
             else:
                 to_apply.append(event)
+                known.add(event.event_id)
             new_slots.append(
                 {
                     "sede_id": sede_id,

@@ -29,7 +29,7 @@ class TicketRecord(_Open):
     service_code: Id
     number: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     status: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    revision: int = Field(ge=1, le=MAX_REVISION)
+    revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
     updated_at: str
 
 
@@ -52,7 +52,7 @@ class CounterSessionRecord(_Open):
     counter_id: Id
     username: Id
     signed_in_at: str
-    revision: int = Field(ge=1, le=MAX_REVISION)
+    revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
     updated_at: str
 
 
@@ -61,14 +61,14 @@ class CounterPauseRecord(_Open):
     counter_id: Id
     reason: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     started_at: str
-    revision: int = Field(ge=1, le=MAX_REVISION)
+    revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
     updated_at: str
 
 
 class CounterRecord(_Open):
     counter_id: Id
     status: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    revision: int = Field(ge=1, le=MAX_REVISION)
+    revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
     updated_at: str
 
 
@@ -92,7 +92,7 @@ class IntakeRecord(BaseModel):
 class IntakePayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
     intake: IntakeRecord
-    base_revision: int = Field(ge=0)
+    base_revision: int = Field(ge=0, strict=True)
 
 
 class PrinterFault(BaseModel):

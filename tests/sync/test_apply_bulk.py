@@ -43,7 +43,10 @@ def _ticket_event(ticket_id: str, revision: int, event_id: str, to_status: str) 
     }
 
 
-def _push(central, epoch: int, events: list[tuple[int, dict[str, Any]]]) -> Any:
+def _push(
+    central, epoch: int, events: list[tuple[int, dict[str, Any]]], event_ids: list[str] = ()
+) -> Any:
+    ids = list(event_ids) or [str(uuid.uuid4()) for _ in events]
     body = {
         "v": 1,
         "sede_id": SEDE,
@@ -51,14 +54,14 @@ def _push(central, epoch: int, events: list[tuple[int, dict[str, Any]]]) -> Any:
         "events": [
             {
                 "seq": seq,
-                "event_id": str(uuid.uuid4()),
+                "event_id": event_id,
                 "event_type": "ticket." + payload["event"]["event_type"],
                 "aggregate_type": "ticket",
                 "aggregate_id": payload["ticket"]["id"],
                 "created_at": "2026-11-27T09:00:00+00:00",
                 "payload": payload,
             }
-            for seq, payload in events
+            for (seq, payload), event_id in zip(events, ids, strict=True)
         ],
         "health": {"backlog": 0},
     }
@@ -141,3 +144,32 @@ def test_a_body_that_is_not_strict_json_is_refused_whole(central):
         assert answer.status_code == 422, body
     with central.connect() as conn:
         assert conn.execute(select(m.sync_inbox)).all() == []
+
+
+def test_a_revision_that_only_coerces_to_an_integer_is_dead_lettered_not_blocking(central):
+    """3.0 or "3" pass a lax integer check but are not what a hub writes, and COPY would refuse
+    them in the integer column on every retry: they are poison, the rest of the batch goes in."""
+    odd = [_ticket_event(f"t-{n}", 1, f"h-{n}", "waiting") for n in range(3)]
+    odd[0]["ticket"]["revision"] = 3.0
+    odd[1]["ticket"]["revision"] = "3"
+    answer = _push(central, 7, [(1, odd[0]), (2, odd[1]), (3, odd[2])])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["dead_lettered"] == 2 and answer.json()["held_through"] == 3
+    assert _tickets(central) == {"t-2": 1}
+    again = _push(central, 7, [(4, _ticket_event("t-4", 1, "h-4", "waiting"))])
+    assert again.status_code == 200 and again.json()["held_through"] == 4
+
+
+def test_one_event_id_under_two_seqs_of_a_batch_is_applied_once(central):
+    event = _ticket_event("t-1", 1, "h-1", "waiting")
+    answer = _push(
+        central,
+        7,
+        [(1, event), (2, event), (3, _ticket_event("t-2", 1, "h-2", "waiting"))],
+        event_ids=["e-1", "e-1", "e-2"],
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["held_through"], body["applied"], body["duplicates"]) == (3, 2, 1)
+    assert _event_ids(central) == ["h-1", "h-2"]
+    assert _tickets(central) == {"t-1": 1, "t-2": 1}
