@@ -315,5 +315,6 @@ def provision_mqtt(
         )
     typer.echo(
         "Copie passwd y acl a /etc/mosquitto/alegra/ (systemctl reload mosquitto) y la "
-        "credencial de cada equipo nuevo desde credentials.toml; luego borre credentials.toml."
+        "credencial de cada equipo nuevo desde credentials.toml. Guarde credentials.toml solo "
+        "en esta carpeta de root (la necesita --keep) y borre toda otra copia."
     )
