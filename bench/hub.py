@@ -1,7 +1,7 @@
 """Benchmark of the sede hub: ticket issue rate in-process and command / call latency over MQTT,
 each next to its raw limit measured in the same run on the same machine and broker.
 
-    .venv/bin/python bench/hub.py [--tickets 2000] [--issuers 4] [--cycles 250]
+    .venv/bin/python bench/hub.py [--tickets 2000] [--issuers 4] [--cycles 1000]
 
 Prints ONE JSON object (keys below are an interface, see issue 2):
   tickets_per_s               issue_ticket through HubEngine.execute from --issuers threads at
@@ -21,6 +21,8 @@ plus p50s, per-action figures, ratios to the raw limits (``*_ratio``: figure ove
 limit, so <= 3 passes), the settings used and pass/fail per target. tickets_per_s drives HubEngine in this process; the MQTT figures drive ``alegra hub run``
 as a separate process, as in production. The broker is a private Mosquitto started with the
 shipped settings (``--broker private``, default) or the one at --mqtt-host/--mqtt-port.
+1,000 cycles (4,000 commands, 1,000 calls) and 4,000 raw round trips by default: with 250 /
+1,000 a p99 was the 3rd-worst call, and the ratios of quiet runs spread over 2.4–3.8 (docs/queue.md).
 """
 
 from __future__ import annotations
@@ -658,9 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--issuers", type=int, default=4, help="threads issuing at once for tickets_per_s (kiosks)"
     )
-    parser.add_argument("--cycles", type=int, default=250, help="issue+call+start+finish cycles")
+    parser.add_argument("--cycles", type=int, default=1000, help="issue+call+start+finish cycles")
     parser.add_argument("--backlog", type=int, default=30, help="people waiting during cycles")
-    parser.add_argument("--raw-samples", type=int, default=1000, help="raw MQTT round trips")
+    parser.add_argument("--raw-samples", type=int, default=4000, help="raw MQTT round trips")
     parser.add_argument(
         "--broker",
         choices=["private", "external"],
