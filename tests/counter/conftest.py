@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from contracts.messages import CommandResponse, ErrorBody
+from counter.hub_link import HubSender, connect_counter
 from counter.screens import FIXED_NOW, sample_queues, sample_sede
-from counter.viewmodel import CounterViewModel
+from counter.viewmodel import CounterViewModel, Phase
 from tests.qt_live_hub import hub, make_client  # noqa: F401 (fixtures)
 
 
@@ -64,5 +65,20 @@ def model(qtbot, sender, clock):
     for queue in sample_queues():
         model.apply_queue_state(queue)
     model.set_connected(True)
+    yield model
+    model.deleteLater()
+
+
+@pytest.fixture
+def open_counter(hub, make_client, qtbot):  # noqa: F811 (hub, make_client: fixtures)
+    """Counter v1 over the live hub (real Mosquitto): signed in as ana, open for orientación."""
+    client = make_client("counter", "v1")
+    model = CounterViewModel("v1", HubSender(client, timeout_s=8))
+    connect_counter(client, model)
+    qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=20000)
+    model.sign_in("ana", "demo-ventanilla-1")
+    qtbot.waitUntil(lambda: model.phase == Phase.CLOSED, timeout=20000)
+    model.open_counter(["orientacion"])
+    qtbot.waitUntil(lambda: model.phase == Phase.IDLE, timeout=20000)
     yield model
     model.deleteLater()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from counter.hub_link import HubSender, connect_counter
-from counter.viewmodel import CounterViewModel, Phase
+from counter.hub_link import HubSender
+from counter.viewmodel import Phase
 from hub.mqtt_client import DeviceClient
 
 pytestmark = pytest.mark.mqtt
@@ -32,24 +32,10 @@ def kiosk_issue(mqtt_broker, sede_id, count: int) -> list[str]:
         kiosk.close()
 
 
-@pytest.fixture
-def signed_in(hub, make_client, qtbot):
-    client = make_client("counter", "v1")
-    model = CounterViewModel("v1", HubSender(client, timeout_s=8))
-    connect_counter(client, model)
-    qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=20000)
-    model.sign_in("ana", "demo-ventanilla-1")
-    qtbot.waitUntil(lambda: model.phase == Phase.CLOSED, timeout=20000)
-    model.open_counter(["orientacion"])
-    qtbot.waitUntil(lambda: model.phase == Phase.IDLE, timeout=20000)
-    yield model
-    model.deleteLater()
-
-
 def test_command_in_flight_during_an_outage_is_applied_once(
-    hub, signed_in, qtbot, mqtt_broker, sede_id
+    hub, open_counter, qtbot, mqtt_broker, sede_id
 ):
-    model = signed_in
+    model = open_counter
     first, second = kiosk_issue(mqtt_broker, sede_id, 2)
     qtbot.waitUntil(lambda: model.waiting_total() == 2, timeout=20000)
     hub.stop()

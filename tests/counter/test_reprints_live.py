@@ -11,9 +11,8 @@ import pytest
 from PySide6.QtGui import QImage
 
 from contracts import mqtt as topics
-from counter.hub_link import HubSender, connect_counter
 from counter.style import stylesheet
-from counter.viewmodel import CounterViewModel, Phase
+from counter.viewmodel import CounterViewModel
 from counter.views import CounterWindow
 from hub.domain.engine import QUEUE_STATE_MAX_REPRINTS, QUEUE_STATE_MAX_TICKETS
 from hub.mqtt_client import DeviceClient, StateWatcher
@@ -51,21 +50,6 @@ def print_jobs(hub, mqtt_broker, sede_id):
     watch.close()
 
 
-@pytest.fixture
-def counter(hub, make_client, qtbot):
-    """Counter v1 signed in (ana) and open for orientación."""
-    client = make_client("counter", "v1")
-    model = CounterViewModel("v1", HubSender(client, timeout_s=8))
-    connect_counter(client, model)
-    qtbot.waitUntil(lambda: model.connected and model.sede is not None, timeout=TIMEOUT_MS)
-    model.sign_in("ana", "demo-ventanilla-1")
-    qtbot.waitUntil(lambda: model.phase == Phase.CLOSED, timeout=TIMEOUT_MS)
-    model.open_counter(["orientacion"])
-    qtbot.waitUntil(lambda: model.phase == Phase.IDLE, timeout=TIMEOUT_MS)
-    yield model
-    model.deleteLater()
-
-
 def issue(kiosk: DeviceClient, count: int) -> list[dict]:
     tickets = []
     for _ in range(count):
@@ -85,9 +69,9 @@ def numbers(model: CounterViewModel) -> list[str]:
 
 
 def test_a_failed_print_far_back_in_the_line_is_reprinted_from_the_counter(
-    hub, kiosk, print_jobs, counter, qtbot
+    hub, kiosk, print_jobs, open_counter, qtbot
 ):
-    model = counter
+    model = open_counter
     tickets = issue(kiosk, 130)
     far = tickets[119]
     report_print(kiosk, far, ok=False)
@@ -122,10 +106,10 @@ def test_a_failed_print_far_back_in_the_line_is_reprinted_from_the_counter(
     assert model.queues["orientacion"].waiting == 130
 
 
-def test_the_counters_reprint_list_is_bounded(hub, kiosk, counter, qtbot):
+def test_the_counters_reprint_list_is_bounded(hub, kiosk, open_counter, qtbot):
     """A kiosk out of paper for a while: more flagged tickets behind the head than the hub
     lists. The counter gets the first ones in line (the nearest to being called)."""
-    model = counter
+    model = open_counter
     extra = QUEUE_STATE_MAX_REPRINTS + 10
     tickets = issue(kiosk, QUEUE_STATE_MAX_TICKETS + extra)
     near = tickets[3]
