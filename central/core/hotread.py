@@ -31,6 +31,7 @@ import contextlib
 import sqlite3
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,7 +181,7 @@ class PostgresAsyncReader:
         async with pool.connection() as conn:
             cursor = await conn.execute(sql, params)
             rows = await cursor.fetchall()
-            _IDLE_SINCE[id(conn)] = time.monotonic()
+            _LAST_USED[conn] = time.monotonic()
             return rows
 
     async def close(self) -> None:
@@ -191,14 +192,14 @@ class PostgresAsyncReader:
                 await (await opening).close()
 
 
-# when each pooled connection was last used (by id; a closed connection's entry is harmless)
-_IDLE_SINCE: dict[int, float] = {}
+# when each pooled connection was last used (an entry goes with its connection)
+_LAST_USED: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
 
 async def _ping_if_idle(conn: Any) -> None:
     """The pool's checkout check: a connection unused for PING_AFTER_IDLE_S answers SELECT 1
     or is replaced (the pool retries with another)."""
-    if time.monotonic() - _IDLE_SINCE.get(id(conn), 0.0) >= PING_AFTER_IDLE_S:
+    if time.monotonic() - _LAST_USED.get(conn, 0.0) >= PING_AFTER_IDLE_S:
         await conn.execute("SELECT 1")
 
 

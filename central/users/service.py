@@ -168,7 +168,7 @@ def list_users(
     limit: int = 100,
     offset: int = 0,
 ) -> list[UserRead]:
-    rows = _users_page_rows(session, area, sede_id, query, limit, offset)
+    rows = users_page_rows(session, area, sede_id, query, limit, offset)
     # a row has the attributes user_read reads from a User
     return [
         user_read(session, row, sorted(row.profiles_csv.split(",")) if row.profiles_csv else [])  # type: ignore[arg-type]
@@ -176,7 +176,7 @@ def list_users(
     ]
 
 
-def _users_page_rows(
+def users_page_rows(
     session: Session,
     area: Area | None,
     sede_id: str | None,
@@ -191,19 +191,6 @@ def _users_page_rows(
 
 # naive datetimes (SQLite hands them back so; stored as UTC) are written as UTC, like as_utc
 _JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
-
-
-def users_page_json(
-    *,
-    session: Session,
-    area: Area | None = None,
-    sede_id: str | None = None,
-    query: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> bytes:
-    """The same page as ``list_users``, already serialised (see ``page_json``)."""
-    return page_json(_users_page_rows(session, area, sede_id, query, limit, offset))
 
 
 def page_json(rows: Iterable[Sequence[Any]]) -> bytes:
