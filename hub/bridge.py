@@ -170,6 +170,7 @@ class HubBridge:
         self._jobs: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._connected = threading.Event()
         self._republished = threading.Event()
+        self._subscribed = threading.Event()  # the broker acknowledged the request filter
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
         self._slow_jobs: queue.Queue[tuple[Command, float] | None] = queue.Queue()
@@ -219,6 +220,7 @@ class HubBridge:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self, *, wait_s: float | None = None) -> bool:
@@ -252,7 +254,12 @@ class HubBridge:
         return self.wait_ready(wait_s)
 
     def wait_ready(self, timeout_s: float) -> bool:
-        return self._republished.wait(timeout_s)
+        """Connected, subscribed (the broker's SUBACK is in: a request published from now on
+        reaches the worker) and every retained state published."""
+        deadline = time.monotonic() + timeout_s
+        return self._subscribed.wait(timeout_s) and self._republished.wait(
+            max(0.0, deadline - time.monotonic())
+        )
 
     @property
     def connected(self) -> bool:
@@ -319,10 +326,23 @@ class HubBridge:
         )
         self.republish_all()
 
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        if any(reason.is_failure for reason in reasons):
+            log_event(
+                log,
+                logging.ERROR,
+                "broker refused a subscription",
+                event="mqtt_subscribe_refused",
+                reason=", ".join(str(reason) for reason in reasons),
+            )
+            return
+        self._subscribed.set()
+
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
         self._connected.clear()
+        self._subscribed.clear()
         self._republished.clear()
         if not self._stopping.is_set():
             log_event(

@@ -257,6 +257,24 @@ def test_engine_failure_answers_internal_and_worker_survives(double_bridge, mqtt
 
 
 @pytest.mark.mqtt
+def test_ready_waits_for_the_brokers_subscription_ack(mqtt_broker, sede_id):
+    """start(wait_s) promises that a request published from now on reaches the worker: the
+    retained states being out is not enough, the broker must have acknowledged the request
+    subscription (here it never gets it, so the hub must not claim ready)."""
+    bridge = HubBridge(
+        DoubleEngine(sede_id),
+        sede_id=sede_id,
+        mqtt=MqttSettings(host=mqtt_broker.host, port=mqtt_broker.port),
+    )
+    bridge._client.subscribe = lambda *args, **kwargs: (0, 1)  # SUBSCRIBE lost on the way
+    try:
+        assert not bridge.start(wait_s=2)
+        assert bridge.connected and bridge.stats.republishes >= 1
+    finally:
+        bridge.stop()
+
+
+@pytest.mark.mqtt
 def test_republish_housekeeping_and_offline_will(double_bridge, mqtt_broker, sede_id):
     engine, bridge = double_bridge
     with StateWatcher(sede_id=sede_id, host=mqtt_broker.host, port=mqtt_broker.port) as watcher:
