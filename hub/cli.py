@@ -211,9 +211,9 @@ def _credential_check(sede: Any, passwd_file: Path, *, config: Path, data_dir: P
     if missing:
         report["fix"] = (
             f"alegra hub provision-mqtt --config {config} --data-dir {data_dir} --out DIR "
-            "--keep ANTERIOR/credentials.toml --kiosk ... --display ..."
+            "--keep ANTERIOR/credentials.toml"
         )
-        # the kiosks, displays and consoles to name again (the file does not say which is which)
+        # the kiosks, displays and consoles that --keep carries forward (it records the roles)
         counters = {counter.id for counter in sede.counters}
         report["other_users"] = [u for u in usernames if u not in counters and u != "hub"]
     return report
@@ -231,10 +231,10 @@ def _describe_credentials(check: dict) -> list[str]:
     return [
         f"\nAVISO: ventanillas sin credencial MQTT en {check['passwd_file']}: "
         f"{', '.join(missing)}. No podrán conectarse al broker hasta tenerla.",
-        "  Genérela (los demás equipos conservan su contraseña con --keep):",
+        "  Genérela (con --keep los demás equipos conservan su credencial y su contraseña):",
         f"    {check['fix']}",
-        f"  con --kiosk/--display/--admin para los demás usuarios del passwd ({others}); "
-        "luego instale passwd y acl (systemctl reload mosquitto) y configure la ventanilla.",
+        f"  Otros usuarios del passwd, que --keep conserva: {others}. Luego instale passwd y acl "
+        "(systemctl reload mosquitto) y configure la ventanilla.",
     ]
 
 
@@ -259,13 +259,26 @@ def provision_mqtt(
     ] = None,
     keep: Annotated[
         Path | None,
-        typer.Option(help="credentials.toml anterior: conserva esas contraseñas."),
+        typer.Option(
+            help="credentials.toml anterior: conserva sus equipos (kioscos, pantallas, consolas) "
+            "y sus contraseñas."
+        ),
+    ] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option("--drop", help="Id de un equipo de --keep que se retira (sin credencial)."),
     ] = None,
 ) -> None:
     """Generate per-device Mosquitto credentials and the ACL of a sede, for the configuration
     its hub runs on (central's applied revision under --data-dir, else the TOML)."""
     from hub.config import ConfigError, HubSettings, load_sede_config
-    from hub.mqtt_provision import ProvisionError, effective_config, provision, read_kept_passwords
+    from hub.mqtt_provision import (
+        ProvisionError,
+        carried_devices,
+        effective_config,
+        provision,
+        read_kept,
+    )
 
     try:
         settings = HubSettings()
@@ -275,13 +288,19 @@ def provision_mqtt(
         bootstrap = load_sede_config(config_path)
         db_path = db_path_for(data_dir, bootstrap.id) if data_dir is not None else None
         effective = effective_config(bootstrap, db_path)
-        previous = read_kept_passwords(keep) if keep is not None else {}
+        if drop and keep is None:
+            raise ProvisionError("--drop retira equipos de --keep: indique también --keep")
+        kept = read_kept(keep) if keep is not None else {}
+        kiosks, displays, admins = carried_devices(
+            kept, kiosks=kiosk or [], displays=display or [], admins=admin or [], drop=drop or []
+        )
+        previous = {name: device.password for name, device in kept.items()}
         credentials = provision(
             effective.config,
             out,
-            kiosks=kiosk or [],
-            displays=display or [],
-            admins=admin or [],
+            kiosks=kiosks,
+            displays=displays,
+            admins=admins,
             passwords=previous,
         )
     except (ConfigError, ProvisionError, OSError, ValueError) as exc:
@@ -310,8 +329,8 @@ def provision_mqtt(
             typer.echo("Ningún equipo nuevo: basta con instalar passwd y acl.")
     if dropped:
         typer.echo(
-            f"Ya sin credencial (no están en la configuración ni en --kiosk/--display/--admin): "
-            f"{', '.join(dropped)}."
+            f"Ya sin credencial (retirados con --drop o ventanillas que ya no están en la "
+            f"configuración): {', '.join(dropped)}."
         )
     typer.echo(
         "Copie passwd y acl a /etc/mosquitto/alegra/ (systemctl reload mosquitto) y la "

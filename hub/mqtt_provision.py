@@ -135,13 +135,54 @@ def effective_config(bootstrap: SedeConfig, db_path: Path | None) -> EffectiveCo
     return EffectiveConfig(config, "central", revision=revision, pending=pending)
 
 
-def read_kept_passwords(path: Path) -> dict[str, str]:
-    """Device id -> password of an earlier ``credentials.toml`` (``--keep``)."""
+@dataclass(frozen=True)
+class KeptDevice:
+    """One device of an earlier ``credentials.toml`` (``--keep``)."""
+
+    role: str
+    password: str
+
+
+def read_kept(path: Path) -> dict[str, KeptDevice]:
+    """Device id -> role and password of an earlier ``credentials.toml`` (``--keep``)."""
     try:
         devices = tomllib.loads(path.read_text(encoding="utf-8")).get("devices", {})
-        return {name: str(entry["password"]) for name, entry in devices.items()}
+        return {
+            name: KeptDevice(role=str(entry["role"]), password=str(entry["password"]))
+            for name, entry in devices.items()
+        }
     except (tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ProvisionError(f"{path}: no es un credentials.toml válido ({exc})") from exc
+
+
+def carried_devices(
+    kept: dict[str, KeptDevice],
+    *,
+    kiosks: list[str],
+    displays: list[str],
+    admins: list[str],
+    drop: list[str],
+) -> tuple[list[str], list[str], list[str]]:
+    """Kiosks, displays and consoles to provision: those of the kept file (by the role it
+    records) plus the named ones, minus ``drop``. Counters are not carried: they come from the
+    configuration. A device named with another role than the kept one takes the named role."""
+    named = {*kiosks, *displays, *admins}
+    unknown = sorted(set(drop) - set(kept))
+    if unknown:
+        raise ProvisionError(f"--drop de equipos que no están en --keep: {', '.join(unknown)}")
+    contradictory = sorted(named & set(drop))
+    if contradictory:
+        raise ProvisionError(f"nombrados y retirados a la vez: {', '.join(contradictory)}")
+    carried: dict[str, list[str]] = {Role.KIOSK.value: [], Role.DISPLAY.value: [],
+                                     Role.ADMIN.value: []}  # fmt: skip
+    for name, device in kept.items():
+        if device.role in carried and name not in named and name not in drop:
+            carried[device.role].append(name)
+    return (
+        carried[Role.KIOSK.value] + kiosks,
+        carried[Role.DISPLAY.value] + displays,
+        carried[Role.ADMIN.value] + admins,
+    )
 
 
 def passwd_usernames(path: Path) -> list[str]:

@@ -153,3 +153,67 @@ def test_reprovisioning_keeps_given_passwords(sede_file, tmp_path):
     assert new["k1"]["password"] == old["k1"]["password"]
     assert new["hub"]["password"] == old["hub"]["password"]
     assert "k2" in new and "k2" not in old
+
+
+def test_keep_carries_kiosks_displays_and_consoles_and_drop_retires_one(sede_file, tmp_path):
+    """Adding a counter must not silently take the kiosks' and displays' credentials away:
+    --keep carries every non-counter device forward with its recorded role; --drop retires
+    one on purpose."""
+    import tomllib
+
+    first, second, third = tmp_path / "first", tmp_path / "second", tmp_path / "third"
+    base = ["provision-mqtt", "--config", str(sede_file)]
+    made = runner.invoke(
+        app, [*base, "--kiosk", "k1", "--display", "d1", "--admin", "a1", "--out", str(first)]
+    )
+    assert made.exit_code == 0, made.output
+    kept_file = str(first / "credentials.toml")
+
+    # nothing named again: the same devices, the same roles and passwords, the same ACL
+    again = runner.invoke(app, [*base, "--out", str(second), "--keep", kept_file])
+    assert again.exit_code == 0, again.output
+    old = tomllib.loads((first / "credentials.toml").read_text())["devices"]
+    new = tomllib.loads((second / "credentials.toml").read_text())["devices"]
+    assert new == old
+    assert (second / "acl").read_text() == (first / "acl").read_text()
+    assert "Ningún equipo nuevo" in again.output and "Ya sin credencial" not in again.output
+
+    # the display retired, a new kiosk added
+    retired = runner.invoke(
+        app, [*base, "--out", str(third), "--keep", kept_file, "--drop", "d1", "--kiosk", "k2"]
+    )
+    assert retired.exit_code == 0, retired.output
+    third_devices = tomllib.loads((third / "credentials.toml").read_text())["devices"]
+    assert "d1" not in third_devices and "user d1\n" not in (third / "acl").read_text()
+    assert third_devices["k1"] == old["k1"] and third_devices["a1"] == old["a1"]
+    assert third_devices["k2"]["role"] == "kiosk"
+    assert "Ya sin credencial" in retired.output and "d1." in retired.output
+    assert "Equipos nuevos, a configurar con su credencial: k2." in retired.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--drop", "k9"], "--drop de equipos que no están en --keep: k9"),
+        (["--drop", "k1", "--kiosk", "k1"], "nombrados y retirados a la vez: k1"),
+    ],
+)
+def test_bad_drop_is_refused_and_writes_nothing(sede_file, tmp_path, extra, message):
+    first, second = tmp_path / "first", tmp_path / "second"
+    base = ["provision-mqtt", "--config", str(sede_file)]
+    assert runner.invoke(app, [*base, "--kiosk", "k1", "--out", str(first)]).exit_code == 0
+    refused = runner.invoke(
+        app, [*base, "--out", str(second), "--keep", str(first / "credentials.toml"), *extra]
+    )
+    assert refused.exit_code == 2 and message in refused.output
+    assert not second.exists()
+
+
+def test_drop_without_keep_is_refused(sede_file, tmp_path):
+    refused = runner.invoke(
+        app,
+        ["provision-mqtt", "--config", str(sede_file), "--out", str(tmp_path / "o"),
+         "--drop", "k1"],
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "indique también --keep" in refused.output
+    assert not (tmp_path / "o").exists()

@@ -186,7 +186,8 @@ def test_the_source_follows_the_hub_file(sede_file, central_data_dir, tmp_path, 
     assert "el TOML" in output and "la central retiró su configuración (revisión 6)" in output
     assert "Aviso" not in output
     assert "Ningún equipo nuevo" in output
-    assert "Ya sin credencial (no están en la configuración" in output and ": v9." in output
+    assert "Ya sin credencial (retirados con --drop o ventanillas que ya no están" in output
+    assert ": v9." in output
     assert "v9" not in passwd_users(tmp_path / "d")
 
 
