@@ -29,11 +29,25 @@ def new_id() -> str:
 
 
 class Envelope(BaseModel):
+    """What a device sends the hub: unknown fields are refused (a clear ``invalid_payload``),
+    so the hub is upgraded before the devices that use a new field."""
+
     model_config = ConfigDict(extra="forbid")
 
     v: Literal[1] = SCHEMA_VERSION
     msg_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     ts: datetime = Field(default_factory=utcnow)
+
+
+class HubMessage(Envelope):
+    """What the hub publishes for the devices (states, events, answers, print jobs,
+    availability): read tolerantly, the fields a device knows and nothing else. A field added
+    to schema ``v`` 1 (always optional, with a default) thus reaches an upgraded hub without
+    breaking the counters, kiosks and displays not upgraded yet; a device that is off during
+    the sede's upgrade still reads the queue when it comes back (docs/mqtt.md, Versioning).
+    The hub's own tests check it publishes only declared fields."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class PreferenceCategory(StrEnum):
@@ -91,7 +105,7 @@ class ErrorBody(BaseModel):
     field: str | None = None
 
 
-class CommandResponse(Envelope):
+class CommandResponse(HubMessage):
     correlation_id: str
     request_id: str | None = None
     status: Literal["ok", "error"]
@@ -239,7 +253,7 @@ class OpeningHours(BaseModel):
     closes: str
 
 
-class SedeInfo(Envelope):
+class SedeInfo(HubMessage):
     sede_id: str
     name: str
     timezone: str = "America/Lima"
@@ -254,7 +268,7 @@ class SedeInfo(Envelope):
     matters: list[MatterInfo] = Field(default_factory=list)
 
 
-class QueueState(Envelope):
+class QueueState(HubMessage):
     service_code: str
     service_name: str
     waiting: int
@@ -273,7 +287,7 @@ class QueueState(Envelope):
     tickets: list[TicketView]  # waiting tickets, in the order they will be served (the head)
 
 
-class CounterState(Envelope):
+class CounterState(HubMessage):
     counter_id: str
     name: str
     number: int
@@ -296,7 +310,7 @@ class CallView(BaseModel):
     recalls: int = 0
 
 
-class DisplayState(Envelope):
+class DisplayState(HubMessage):
     current: list[CallView]  # one per counter with a called/serving ticket, newest first
     recent: list[CallView]  # last calls, newest first
     waiting: dict[str, int]  # service code -> people waiting
@@ -305,11 +319,11 @@ class DisplayState(Envelope):
     messages: list[str] = Field(default_factory=list)
 
 
-class CallEvent(Envelope):
+class CallEvent(HubMessage):
     call: CallView
 
 
-class PrintJob(Envelope):
+class PrintJob(HubMessage):
     """Sent to the device that should print (re)print a ticket."""
 
     ticket: TicketView
@@ -318,7 +332,7 @@ class PrintJob(Envelope):
     reprint: bool = False
 
 
-class Availability(Envelope):
+class Availability(HubMessage):
     state: Literal["online", "offline"]
     device_id: str
     role: str

@@ -142,6 +142,59 @@ def test_garbage_payloads_are_ignored(qtbot, fake_hub, make_client, sede_id):
     assert "x" not in client.queues
 
 
+def test_a_newer_hubs_added_fields_do_not_stop_an_older_device(
+    qtbot, fake_hub, make_client, sede_id
+):
+    """A counter PC that missed the sede's upgrade: the hub now publishes fields (top level and
+    nested) this build does not know. It must still follow the queue, the counters, the calls
+    and the answers (docs/mqtt.md, Versioning); what it cannot read at all is still ignored."""
+    import json
+
+    def newer(model) -> str:
+        document = json.loads(model.model_dump_json())
+        document["added_in_a_later_release"] = {"any": ["shape"]}
+        for ticket in document.get("tickets", []):
+            ticket["also_new"] = 1
+        return json.dumps(document)
+
+    hub = fake_hub()
+    client = make_client(Role.COUNTER, "v1")
+    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
+        client.start()
+    with qtbot.waitSignal(
+        client.queue_changed, timeout=5000, check_params_cb=lambda q: q.waiting == 12
+    ):
+        ticket = TicketView(
+            ticket_id="t-12",
+            number="A012",
+            service_code="orientacion",
+            status=TicketStatus.WAITING,
+            issued_at=time_now(),
+            arrived_at=time_now(),
+        )
+        queue = sample_queue(waiting=12).model_copy(update={"tickets": [ticket]})
+        hub.publish(topics.queue_state(sede_id, "orientacion"), newer(queue), retain=True)
+    assert client.queues["orientacion"].tickets[0].number == "A012"  # nested ones read too
+    call = CallEvent(
+        call=CallView(
+            number="A012",
+            service_code="orientacion",
+            counter_id="v1",
+            counter_name="Ventanilla 1",
+            counter_number=1,
+            called_at=time_now(),
+        )
+    )
+    with qtbot.waitSignal(client.call_received, timeout=5000) as blocker:
+        hub.publish(topics.call_event(sede_id), newer(call))
+    assert blocker.args[0].call.number == "A012"
+    with qtbot.waitSignal(
+        client.config_changed, timeout=5000, check_params_cb=lambda i: i.name == "Sede nueva"
+    ):
+        info = client.sede_info.model_copy(update={"name": "Sede nueva"})
+        hub.publish(topics.config_topic(sede_id), newer(info), retain=True)
+
+
 def test_print_job_only_for_this_device(qtbot, fake_hub, make_client, sede_id):
     hub = fake_hub()
     client = make_client(Role.KIOSK, "kiosk-2")

@@ -132,6 +132,13 @@ def test_flagged_tickets_behind_the_head_are_listed_apart_with_their_place(
     assert [t.model_dump(mode="json") for t in state.tickets] == _reference_tickets(
         engine, db_path, "orientacion", clock
     )
+    # devices read tolerantly (docs/mqtt.md, Versioning), so the hub itself must publish
+    # exactly its contract's fields: none undeclared, none left to a device's default
+    with engine._snapshot() as conn:
+        raw = json.loads(engine.queue_state_json(conn, "orientacion"))
+    assert set(raw) == set(QueueState.model_fields)
+    for ticket in raw["tickets"] + raw["reprints"]:
+        assert set(ticket) == set(TicketView.model_fields), ticket["number"]
 
     # a preferential person arriving now goes ahead of it: its place follows the line
     hub.issue("orientacion", preference_category="gestante")
