@@ -20,7 +20,17 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class _Wire(BaseModel):
+    """What the hub sends central: read strictly (central is upgraded first, never behind)."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class _Reply(BaseModel):
+    """What central answers the hub: read tolerantly. Central is upgraded first and hubs sede
+    by sede after it, so an older hub ignores a field a newer central adds (always optional)
+    instead of failing every push or pull until it is upgraded (docs/sync.md, Versioning)."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class SyncEvent(_Wire):
@@ -58,7 +68,7 @@ class PushBatch(_Wire):
     health: HubHealth = HubHealth()
 
 
-class PushAck(_Wire):
+class PushAck(_Reply):
     v: Literal[1] = SYNC_PROTOCOL_VERSION
     hub_epoch: int
     held_through: int  # highest n such that central holds 1..n of this epoch
@@ -68,7 +78,7 @@ class PushAck(_Wire):
     conflicts: int = 0
 
 
-class EpochConflict(_Wire):
+class EpochConflict(_Reply):
     """409 answer: central already holds a different event at one of these (epoch, seq) slots,
     i.e. the hub was restored from a backup. The hub must open a new epoch."""
 
@@ -78,7 +88,7 @@ class EpochConflict(_Wire):
     held_through: int
 
 
-class Change(_Wire):
+class Change(_Reply):
     """One change-log entry: the current state of a central-owned record, or its tombstone."""
 
     record_type: Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -88,7 +98,7 @@ class Change(_Wire):
     body: dict[str, Any] | None = None
 
 
-class PullPage(_Wire):
+class PullPage(_Reply):
     v: Literal[1] = SYNC_PROTOCOL_VERSION
     sede_id: Code
     changes: list[Change]

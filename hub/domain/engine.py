@@ -1654,6 +1654,17 @@ class HubEngine:
                             replace(tx, action="apply_central_config"), kept, quiet=True
                         )
                 else:
+                    if pulled.ignored:
+                        log.warning(
+                            "central configuration has fields this hub does not know: "
+                            "applied without them; upgrade the hub",
+                            extra={
+                                "alegra_fields": {
+                                    "event": "config_fields_ignored",
+                                    "field": ", ".join(pulled.ignored),
+                                }
+                            },
+                        )
                     new = pulled.config or self._bootstrap_config
                     # the file already runs on this revision (a restart, `hub status`): take it
                     # up in memory without recording it again

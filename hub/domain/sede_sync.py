@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,11 +34,36 @@ class PulledConfig:
 
     ``config`` is None when central sent none (or withdrew it): the TOML applies. ``marker``
     changes whenever the stored record changes, so the engine re-reads only then. ``error``
-    is set when central's document is not a valid hub configuration (kept out, logged)."""
+    is set when central's document is not a valid hub configuration (kept out, logged).
+    ``ignored`` names fields of central's document this hub does not know (a newer central):
+    the configuration applies without them, and the hub logs that it needs upgrading."""
 
     config: SedeConfig | None
     marker: str
     error: str | None = None
+    ignored: tuple[str, ...] = ()
+
+
+def _config_known_fields(data: dict) -> tuple[SedeConfig, tuple[str, ...]]:
+    """``data`` as a ``SedeConfig``, leaving out fields it does not declare. The TOML is read
+    strictly (a typo there is the operator's to fix), but central's document may carry fields
+    added after this hub was built: hubs are upgraded after central, sede by sede, and must
+    keep applying what they understand meanwhile (docs/sync.md, Versioning)."""
+    try:
+        return SedeConfig.model_validate(data), ()
+    except ValidationError as exc:
+        errors = exc.errors()
+        if not errors or any(error["type"] != "extra_forbidden" for error in errors):
+            raise
+    ignored = []
+    for error in errors:
+        *path, name = error["loc"]
+        holder: Any = data
+        for step in path:
+            holder = holder[step]
+        holder.pop(name, None)
+        ignored.append(".".join(str(step) for step in error["loc"]))
+    return SedeConfig.model_validate(data), tuple(ignored)
 
 
 def _table_missing(exc: sqlite3.OperationalError) -> bool:
@@ -67,13 +93,13 @@ def pulled_config(conn: sqlite3.Connection, bootstrap: SedeConfig) -> PulledConf
     try:
         data = json.loads(row[2])
         data["staff"] = [user.model_dump() for user in bootstrap.staff]
-        config = SedeConfig.model_validate(data)
-    except (ValueError, ValidationError) as exc:
+        config, ignored = _config_known_fields(data)
+    except (ValueError, ValidationError, TypeError) as exc:
         detail = exc.errors()[:2] if isinstance(exc, ValidationError) else str(exc)
         return PulledConfig(None, marker, f"configuración de la central no válida: {detail}")
     if config.id != bootstrap.id:
         return PulledConfig(None, marker, f"la configuración es de otra sede ({config.id})")
-    return PulledConfig(config, marker)
+    return PulledConfig(config, marker, ignored=ignored)
 
 
 def config_from_json(text: str | None, bootstrap: SedeConfig) -> SedeConfig | None:

@@ -84,3 +84,29 @@ def test_toml_then_central_then_toml_again_and_a_bad_document_kept_out(engine, c
     outcome = engine.housekeeping()
     assert outcome.config_changed and outcome.removed_counters == {"v9"}
     assert counters(engine) == ["v1", "v2"] and engine.sede_info().name == f"Centro {SEDE}"
+
+
+def test_a_newer_centrals_added_fields_are_left_out_and_the_rest_applies(engine, caplog):
+    """Central is upgraded before the hubs: a field it adds (top level, or inside a counter)
+    must not keep an older hub on its previous configuration. What the hub knows applies;
+    the unknown paths are logged once, so someone upgrades the hub. A wrong value in a known
+    field is still refused."""
+    v9 = {"id": "v9", "name": "Ventanilla 9", "number": 9, "services": {"victimas": 1},
+          "screen_layout": "wide"}  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
+        pull(engine, central_config(1, name="Centro nuevo", counters=[v9], kiosk_theme="oscuro"))
+        assert engine.housekeeping().config_changed
+        assert not engine.housekeeping().config_changed
+    assert counters(engine) == ["v9"] and engine.sede_info().name == "Centro nuevo"
+    events = [getattr(r, "alegra_fields", {}) for r in caplog.records]
+    ignored = [e for e in events if e.get("event") == "config_fields_ignored"]
+    assert len(ignored) == 1
+    assert set(ignored[0]["field"].split(", ")) == {"kiosk_theme", "counters.0.screen_layout"}
+    assert not any("not applied" in r.getMessage() for r in caplog.records)
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
+        pull(engine, central_config(2, counters=[{**v9, "number": "nine"}], kiosk_theme="x"))
+        assert not engine.housekeeping().config_changed
+    assert counters(engine) == ["v9"]
+    assert any("central configuration not applied" in r.getMessage() for r in caplog.records)
