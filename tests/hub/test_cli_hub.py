@@ -192,28 +192,18 @@ def test_keep_carries_kiosks_displays_and_consoles_and_drop_retires_one(sede_fil
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"),
+    ("with_keep", "extra", "message"),
     [
-        (["--drop", "k9"], "--drop de equipos que no están en --keep: k9"),
-        (["--drop", "k1", "--kiosk", "k1"], "nombrados y retirados a la vez: k1"),
+        (True, ["--drop", "k9"], "--drop de equipos que no están en --keep: k9"),
+        (True, ["--drop", "k1", "--kiosk", "k1"], "nombrados y retirados a la vez: k1"),
+        (False, ["--drop", "k1"], "indique también --keep"),
     ],
 )
-def test_bad_drop_is_refused_and_writes_nothing(sede_file, tmp_path, extra, message):
+def test_bad_drop_is_refused_and_writes_nothing(sede_file, tmp_path, with_keep, extra, message):
     first, second = tmp_path / "first", tmp_path / "second"
     base = ["provision-mqtt", "--config", str(sede_file)]
     assert runner.invoke(app, [*base, "--kiosk", "k1", "--out", str(first)]).exit_code == 0
-    refused = runner.invoke(
-        app, [*base, "--out", str(second), "--keep", str(first / "credentials.toml"), *extra]
-    )
+    keep = ["--keep", str(first / "credentials.toml")] if with_keep else []
+    refused = runner.invoke(app, [*base, "--out", str(second), *keep, *extra])
     assert refused.exit_code == 2 and message in refused.output
     assert not second.exists()
-
-
-def test_drop_without_keep_is_refused(sede_file, tmp_path):
-    refused = runner.invoke(
-        app,
-        ["provision-mqtt", "--config", str(sede_file), "--out", str(tmp_path / "o"),
-         "--drop", "k1"],
-    )  # fmt: skip
-    assert refused.exit_code == 2 and "indique también --keep" in refused.output
-    assert not (tmp_path / "o").exists()

@@ -94,16 +94,7 @@ def test_queue_update_replaces_cache_and_events_are_typed(qtbot, fake_hub, make_
         )
     assert client.queues["orientacion"].waiting == 9
 
-    call = CallEvent(
-        call=CallView(
-            number="A007",
-            service_code="orientacion",
-            counter_id="v1",
-            counter_name="Ventanilla 1",
-            counter_number=1,
-            called_at=time_now(),
-        )
-    )
+    call = sample_call("A007")
     with qtbot.waitSignal(client.call_received, timeout=5000) as blocker:
         hub.publish(topics.call_event(sede_id), call.model_dump_json())
     assert blocker.args[0].call.number == "A007"
@@ -164,27 +155,10 @@ def test_a_newer_hubs_added_fields_do_not_stop_an_older_device(
     with qtbot.waitSignal(
         client.queue_changed, timeout=5000, check_params_cb=lambda q: q.waiting == 12
     ):
-        ticket = TicketView(
-            ticket_id="t-12",
-            number="A012",
-            service_code="orientacion",
-            status=TicketStatus.WAITING,
-            issued_at=time_now(),
-            arrived_at=time_now(),
-        )
-        queue = sample_queue(waiting=12).model_copy(update={"tickets": [ticket]})
+        queue = sample_queue(waiting=12).model_copy(update={"tickets": [sample_ticket("A012")]})
         hub.publish(topics.queue_state(sede_id, "orientacion"), newer(queue), retain=True)
     assert client.queues["orientacion"].tickets[0].number == "A012"  # nested ones read too
-    call = CallEvent(
-        call=CallView(
-            number="A012",
-            service_code="orientacion",
-            counter_id="v1",
-            counter_name="Ventanilla 1",
-            counter_number=1,
-            called_at=time_now(),
-        )
-    )
+    call = sample_call("A012")
     with qtbot.waitSignal(client.call_received, timeout=5000) as blocker:
         hub.publish(topics.call_event(sede_id), newer(call))
     assert blocker.args[0].call.number == "A012"
@@ -201,14 +175,7 @@ def test_print_job_only_for_this_device(qtbot, fake_hub, make_client, sede_id):
     with qtbot.waitSignal(client.connection_changed, timeout=10_000):
         client.start()
     job = PrintJob(
-        ticket=TicketView(
-            ticket_id="t-1",
-            number="A001",
-            service_code="orientacion",
-            status=TicketStatus.WAITING,
-            issued_at=time_now(),
-            arrived_at=time_now(),
-        ),
+        ticket=sample_ticket("A001"),
         sede_name="Centro",
         service_name="Orientación legal",
         reprint=True,
@@ -360,6 +327,30 @@ def time_now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def sample_ticket(number: str) -> TicketView:
+    return TicketView(
+        ticket_id=f"t-{number}",
+        number=number,
+        service_code="orientacion",
+        status=TicketStatus.WAITING,
+        issued_at=time_now(),
+        arrived_at=time_now(),
+    )
+
+
+def sample_call(number: str) -> CallEvent:
+    return CallEvent(
+        call=CallView(
+            number=number,
+            service_code="orientacion",
+            counter_id="v1",
+            counter_name="Ventanilla 1",
+            counter_number=1,
+            called_at=time_now(),
+        )
+    )
 
 
 def test_request_made_while_hub_offline_is_sent_when_it_comes_back(
