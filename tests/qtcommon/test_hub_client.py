@@ -31,7 +31,8 @@ pytestmark = pytest.mark.mqtt
 def make_client(qtbot, mqtt_broker, sede_id):
     clients: list[HubClient] = []
 
-    def make(role=Role.KIOSK, device_id="kiosk-1", *, port=None) -> HubClient:
+    def make(role=Role.KIOSK, device_id="kiosk-1", *, port=None, connect=False) -> HubClient:
+        """A HubClient for the test's sede; with ``connect``, started and connected."""
         client = HubClient(
             host=mqtt_broker.host,
             port=port or mqtt_broker.port,
@@ -42,6 +43,9 @@ def make_client(qtbot, mqtt_broker, sede_id):
             reconnect_max_s=1.0,
         )
         clients.append(client)
+        if connect:
+            with qtbot.waitSignal(client.connection_changed, timeout=10_000):
+                client.start()
         return client
 
     yield make
@@ -81,9 +85,7 @@ def test_retained_state_is_cached_and_emitted(qtbot, fake_hub, make_client, sede
 
 def test_queue_update_replaces_cache_and_events_are_typed(qtbot, fake_hub, make_client, sede_id):
     hub = fake_hub()
-    client = make_client(Role.DISPLAY, "display-1")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.DISPLAY, "display-1", connect=True)
     with qtbot.waitSignal(
         client.queue_changed, timeout=5000, check_params_cb=lambda q: q.waiting == 9
     ):
@@ -106,9 +108,7 @@ def test_cleared_retained_state_removes_the_entity_and_says_so(
     """A service or counter taken out of the sede's configuration: the hub clears its
     retained state (empty payload); the client drops it and tells the app."""
     hub = fake_hub()
-    client = make_client(Role.COUNTER, "v1")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.COUNTER, "v1", connect=True)
     qtbot.waitUntil(lambda: "v1" in client.counters and "orientacion" in client.queues)
     with qtbot.waitSignal(client.counter_removed, timeout=5000) as removed:
         hub.publish(topics.counter_state(sede_id, "v1"), b"", retain=True)
@@ -120,9 +120,7 @@ def test_cleared_retained_state_removes_the_entity_and_says_so(
 
 def test_garbage_payloads_are_ignored(qtbot, fake_hub, make_client, sede_id):
     hub = fake_hub()
-    client = make_client()
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(connect=True)
     hub.publish(topics.config_topic(sede_id), "{not json", retain=False)
     hub.publish(topics.queue_state(sede_id, "x"), '{"v": 1}', retain=False)
     with qtbot.waitSignal(client.queue_changed, timeout=5000):
@@ -149,9 +147,7 @@ def test_a_newer_hubs_added_fields_do_not_stop_an_older_device(
         return json.dumps(document)
 
     hub = fake_hub()
-    client = make_client(Role.COUNTER, "v1")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.COUNTER, "v1", connect=True)
     with qtbot.waitSignal(
         client.queue_changed, timeout=5000, check_params_cb=lambda q: q.waiting == 12
     ):
@@ -171,9 +167,7 @@ def test_a_newer_hubs_added_fields_do_not_stop_an_older_device(
 
 def test_print_job_only_for_this_device(qtbot, fake_hub, make_client, sede_id):
     hub = fake_hub()
-    client = make_client(Role.KIOSK, "kiosk-2")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.KIOSK, "kiosk-2", connect=True)
     job = PrintJob(
         ticket=sample_ticket("A001"),
         sede_name="Centro",
@@ -190,9 +184,7 @@ def test_print_job_only_for_this_device(qtbot, fake_hub, make_client, sede_id):
 
 def test_request_gets_its_answer(qtbot, fake_hub, make_client):
     hub = fake_hub(lambda role, device, action, req: ok(req, {"role": role, "device": device}))
-    client = make_client(Role.COUNTER, "v1")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.COUNTER, "v1", connect=True)
     pending = client.request(Action.CALL_NEXT, {}, timeout_s=5)
     with qtbot.waitSignal(pending.finished, timeout=6000) as blocker:
         pass
@@ -206,9 +198,7 @@ def test_request_gets_its_answer(qtbot, fake_hub, make_client):
 
 def test_timeout_gives_local_spanish_error(qtbot, fake_hub, make_client):
     fake_hub(lambda *args: None)  # the hub never answers
-    client = make_client()
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(connect=True)
     started = time.monotonic()
     pending = client.request(Action.ISSUE_TICKET, {"service_code": "orientacion"}, timeout_s=0.5)
     with qtbot.waitSignal(pending.finished, timeout=3000) as blocker:
@@ -238,9 +228,7 @@ def test_request_while_broker_unreachable_times_out(qtbot, sede_id, free_tcp_por
 
 def test_device_availability_online_then_offline(qtbot, fake_hub, make_client):
     hub = fake_hub()
-    client = make_client(Role.KIOSK, "kiosk-3")
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(Role.KIOSK, "kiosk-3", connect=True)
     qtbot.waitUntil(lambda: hub.availability.get("kiosk-3") == "online", timeout=5000)
     client.stop()
     qtbot.waitUntil(lambda: hub.availability.get("kiosk-3") == "offline", timeout=5000)
@@ -248,9 +236,7 @@ def test_device_availability_online_then_offline(qtbot, fake_hub, make_client):
 
 def test_hub_last_will_marks_disconnected(qtbot, fake_hub, make_client):
     hub = fake_hub()
-    client = make_client()
-    with qtbot.waitSignal(client.connection_changed, timeout=10_000):
-        client.start()
+    client = make_client(connect=True)
     assert client.connected
     with qtbot.waitSignal(
         client.connection_changed, timeout=10_000, check_params_cb=lambda c: c is False
