@@ -9,11 +9,23 @@ the whole protocol.
 from __future__ import annotations
 
 from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StringConstraints
 
 SYNC_PROTOCOL_VERSION = 1
+
+
+def software_release() -> str:
+    """The ALEGRA release installed on this machine. The hub reports it with every push
+    (``HubHealth.agent_version``) and central shows the sedes whose hub runs another release
+    than its own, so the staged upgrade of docs/sync.md (Versioning) can be followed."""
+    try:
+        return version("alegra")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "dev"
+
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=64)]

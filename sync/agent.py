@@ -27,14 +27,14 @@ import orjson
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.sync import PullPage, PushAck, RecordType
+from contracts.sync import PullPage, PushAck, RecordType, software_release
 from sync import hub_store
 from sync.protocol.ack import central_behind, epoch_restored
 from sync.protocol.backoff import backoff_delay, parse_retry_after
 from sync.protocol.batching import take_batch
 
 log = logging.getLogger(__name__)
-AGENT_VERSION = "1"
+AGENT_VERSION = software_release()
 
 
 SYNC_MEDIA_TYPE = "application/vnd.alegra.sync+json"

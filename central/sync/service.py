@@ -33,6 +33,7 @@ from contracts.sync import (
     PushBatch,
     RecordType,
     SyncEvent,
+    software_release,
 )
 from sync.protocol.ack import contiguous_through
 from sync.protocol.cursor import START, Cursor, row_check
@@ -48,6 +49,8 @@ from sync.protocol.records import (
 log = logging.getLogger(__name__)
 
 SILENT_AFTER = timedelta(minutes=30)
+# a hub clock this far from central's is flagged (appointments, business day, audit times)
+CLOCK_OFF_AFTER_S = 120
 
 
 @dataclass(frozen=True)
@@ -1263,7 +1266,11 @@ def pull_page(conn: Connection, *, sede_id: str, cursor: Cursor, limit: int) -> 
 
 
 def sede_status(conn: Connection, *, sede_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Per sede: contact, backlog and lag, dead letters and conflicts, and what its hub said
+    about itself: its release against central's (``release_differs``) and its clock against
+    central's at its last push (``clock_skew_s``, positive when the hub is ahead)."""
     now = _now()
+    release = software_release()
     stmt = select(m.sync_sede_state)
     if sede_ids is not None:
         stmt = stmt.where(m.sync_sede_state.c.sede_id.in_(list(sede_ids)))
@@ -1283,6 +1290,14 @@ def sede_status(conn: Connection, *, sede_ids: Iterable[str] | None = None) -> l
                     - datetime.fromisoformat(health["oldest_pending_at"])
                 ).total_seconds(),
             )
+        pushed = r["last_push_at"]
+        if pushed is not None and pushed.tzinfo is None:
+            pushed = pushed.replace(tzinfo=UTC)
+        skew_s = None
+        if health.get("hub_time") and pushed is not None:
+            # the hub's clock when it built its last push, against central's when applying it
+            skew_s = round((datetime.fromisoformat(health["hub_time"]) - pushed).total_seconds())
+        hub_release = health.get("agent_version")
         dead = conn.execute(
             select(func.count())
             .select_from(m.sync_dead_letter)
@@ -1309,6 +1324,10 @@ def sede_status(conn: Connection, *, sede_ids: Iterable[str] | None = None) -> l
                 "events_total": r["events_total"],
                 "dead_letters": dead,
                 "open_conflicts": conflicts,
+                "hub_release": hub_release,
+                "release_differs": hub_release is not None and hub_release != release,
+                "clock_skew_s": skew_s,
+                "clock_off": skew_s is not None and abs(skew_s) >= CLOCK_OFF_AFTER_S,
             }
         )
     return out

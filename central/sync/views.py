@@ -32,7 +32,15 @@ from central.sync.gcpause import collection_paused
 from central.users.models import User
 from central.users.service import profiles_of
 from contracts.errors import ErrorCode
-from contracts.sync import Change, EpochConflict, PullPage, PushAck, PushBatch, RecordType
+from contracts.sync import (
+    Change,
+    EpochConflict,
+    PullPage,
+    PushAck,
+    PushBatch,
+    RecordType,
+    software_release,
+)
 from sync.protocol.cursor import BadCursor, Cursor
 from sync.protocol.records import INTAKE_STATUSES
 
@@ -282,13 +290,20 @@ class SedeSyncStatus(BaseModel):
     events_total: int
     dead_letters: int
     open_conflicts: int
+    hub_release: str | None = Field(description="ALEGRA release the hub reported")
+    release_differs: bool = Field(description="the hub runs another release than central")
+    clock_skew_s: int | None = Field(
+        description="hub clock minus central's at the last push (positive: hub ahead)"
+    )
+    clock_off: bool = Field(description="the skew is beyond CLOCK_OFF_AFTER_S")
 
 
 @router.get("/status", response_model=list[SedeSyncStatus])
 def status(
     auth: Annotated[Authorized, Depends(require("sync.read"))], session: SessionDep
 ) -> list[dict[str, Any]]:
-    """Per sede: last contact, lag, backlog reported by the hub, silent flag."""
+    """Per sede: last contact, lag, backlog reported by the hub, silent flag, and the hub's
+    release and clock against central's."""
     return service.sede_status(session.connection(), sede_ids=_area_sedes(auth))
 
 
@@ -534,6 +549,8 @@ if _PAGE_ACCESS is not None:
             dead=service.list_dead_letters(conn, sede_ids=sedes)[-20:],
             conflicts=service.list_conflicts(conn, sede_ids=sedes),
             silent_minutes=int(service.SILENT_AFTER.total_seconds() // 60),
+            central_release=software_release(),
+            clock_minutes=service.CLOCK_OFF_AFTER_S // 60,
         )
         return HTMLResponse(html)
 

@@ -100,6 +100,44 @@ def test_central_status_flags_silent_sedes_and_reports_lag(
     assert central.client.get("/api/v1/sync/status").status_code == 401
 
 
+def _older_hub_clock_ahead(central, *, hours: int) -> None:
+    """Make the last push say it came from release 0.0.9 with the hub's clock ``hours`` ahead
+    (what an older hub with a wrong clock reports in its health)."""
+    from sqlalchemy import select, update
+
+    from central.sync import models as m
+
+    with central.connect() as conn:
+        health = json.loads(conn.execute(select(m.sync_sede_state.c.health)).scalar_one())
+        pushed = conn.execute(select(m.sync_sede_state.c.last_push_at)).scalar_one()
+        pushed = pushed if pushed.tzinfo else pushed.replace(tzinfo=UTC)
+        health["agent_version"] = "0.0.9"
+        health["hub_time"] = (pushed + timedelta(hours=hours)).isoformat()
+        conn.execute(update(m.sync_sede_state).values(health=json.dumps(health)))
+
+
+def test_central_status_shows_the_hubs_release_and_clock(central, hub_engine, agent, admin_headers):
+    """The staged upgrade (docs/sync.md, Versioning) and a hub clock gone wrong, as central's
+    status shows them: from what the hub itself reports with each push."""
+    from contracts.sync import software_release
+
+    hub_engine.execute(
+        actor=KIOSK,
+        action="issue_ticket",
+        params={"service_code": "orientacion"},
+        request_id=str(uuid.uuid4()),
+    )
+    agent.push_once()
+    [row] = central.client.get("/api/v1/sync/status", headers=admin_headers).json()
+    assert row["hub_release"] == software_release() and row["release_differs"] is False
+    assert abs(row["clock_skew_s"]) < 60 and row["clock_off"] is False
+
+    _older_hub_clock_ahead(central, hours=3)
+    [row] = central.client.get("/api/v1/sync/status", headers=admin_headers).json()
+    assert row["hub_release"] == "0.0.9" and row["release_differs"] is True
+    assert row["clock_skew_s"] == 3 * 3600 and row["clock_off"] is True
+
+
 def test_status_page_shows_each_sede_in_spanish(central, hub_engine, agent, tmp_path):
     from fastapi.testclient import TestClient
 
@@ -142,8 +180,16 @@ def test_status_page_shows_each_sede_in_spanish(central, hub_engine, agent, tmp_
         assert anonymous.status_code != 200
         client.cookies.set("alegra_session", cookie)
         page = client.get("/sincronizacion")
+        _older_hub_clock_ahead(central, hours=3)
+        flagged = client.get("/sincronizacion").text
     app.state.engine.dispose()
+    assert "Versión distinta de la central" in flagged and "Reloj adelantado 3 h" in flagged
+    (tmp_path / "sync_status_flagged.html").write_text(flagged, encoding="utf-8")
     assert page.status_code == 200, page.text[:500]
     html = page.text
     assert "Sincronización de sedes" in html and "sede-sync" in html and "Al día" in html
+    from contracts.sync import software_release
+
+    assert f"<td>{software_release()}</td>" in html  # the hub's release, nothing flagged
+    assert "Versión distinta" not in html and "Reloj adelantado" not in html
     (tmp_path / "sync_status.html").write_text(html, encoding="utf-8")
