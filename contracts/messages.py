@@ -182,19 +182,32 @@ class OpenCaseIntakeParams(_Params):
     summary: Annotated[str, StringConstraints(max_length=1000)]
 
 
+class AmendCaseIntakeParams(_Params):
+    """A correction of an intake this counter opened today, before central opened its file:
+    a new matter, a new summary, or both (the person's names and document are not amended
+    here; that is central's, with its audit)."""
+
+    intake_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    matter: Code | None = None
+    summary: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
 class Empty(_Params):
     pass
 
 
 class CaseIntakeView(BaseModel):
     """An intake as its counter sees it afterwards: no names, no document. ``case_number`` is
-    central's file number once central has opened the file and the hub has pulled it."""
+    central's file number once central has opened the file and the hub has pulled it; until
+    then ``matter`` and ``summary`` can be corrected (``amend_case_intake``)."""
 
     intake_id: str
     ticket_number: str | None = None
     status: str
     created_at: datetime
     case_number: str | None = None
+    matter: str | None = None
+    summary: str | None = None
 
 
 # --------------------------------------------------------------------------- results

@@ -61,6 +61,7 @@ class Action(StrEnum):
     REPRINT_TICKET = "reprint_ticket"
     OPEN_CASE_INTAKE = "open_case_intake"  # a case file opened at the end of an attention
     LIST_CASE_INTAKES = "list_case_intakes"  # today's intakes of this counter, file numbers
+    AMEND_CASE_INTAKE = "amend_case_intake"  # matter/summary corrected before central's file
 
 
 #: Which role may send which action. The hub enforces it; the Mosquitto ACL in
@@ -85,12 +86,14 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
             Action.CANCEL_TICKET,
             Action.REPRINT_TICKET,
             Action.OPEN_CASE_INTAKE,
+            Action.AMEND_CASE_INTAKE,
             Action.LIST_CASE_INTAKES,
         }
     ),
     Role.DISPLAY: frozenset(),
     # citizen intakes are taken only by the counter that served the person, acting as itself
-    Role.ADMIN: frozenset(Action) - {Action.OPEN_CASE_INTAKE, Action.LIST_CASE_INTAKES},
+    Role.ADMIN: frozenset(Action)
+    - {Action.OPEN_CASE_INTAKE, Action.LIST_CASE_INTAKES, Action.AMEND_CASE_INTAKE},
 }
 
 
