@@ -211,10 +211,13 @@ def attended_ticket() -> TicketView:
 def render_intake(out_dir: Path) -> list[Path]:
     """The idle counter offering "Abrir expediente", the empty form, and the form with
     the errors staff see for a short DNI and missing data (sample data, no real person)."""
+    from counter.style import apply
     from counter.viewmodel import IntakeForm
     from qtcommon.screenshot import ensure_app, save_png
 
     app = ensure_app()
+    previous_sheet, previous_font = app.styleSheet(), app.font()
+    apply(app)  # as the counter app shows them
     written = []
     model, window = build("idle")
     model.last_attended = attended_ticket()
@@ -240,10 +243,14 @@ def render_intake(out_dir: Path) -> list[Path]:
     model.changed.emit()
     app.processEvents()
     written.append(save_png(window, out_dir / "counter-intake-numbers.png", (1366, 768)))
+    model.begin_amend("i-2")  # "Corregir A030": only the matter and the summary
+    written.append(save_png(window, out_dir / "counter-intake-amend.png", (1366, 768)))
     window.close()
     window.deleteLater()
     model.deleteLater()
     app.processEvents()
+    app.setStyleSheet(previous_sheet)
+    app.setFont(previous_font)
     return written
 
 
@@ -254,6 +261,8 @@ def sample_intakes() -> list[CaseIntakeView]:
             ticket_number="A030",
             status="open",
             created_at=FIXED_NOW - timedelta(minutes=3),
+            matter="alimentos",
+            summary="Consulta por pensión de alimentos para dos hijos menores.",
         ),
         CaseIntakeView(
             intake_id="i-1",

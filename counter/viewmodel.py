@@ -177,6 +177,9 @@ class CounterViewModel(QObject):
         self.last_attended: TicketView | None = None
         self.intake_open = False
         self.intake_errors: dict[str, str] = {}
+        # "Corregir": the intake of today whose matter/summary the open form corrects (the same
+        # form, with only those two fields), until central has opened its file
+        self.amending: CaseIntakeView | None = None
         # today's intakes of this counter (no names), with central's file number once known
         self.intakes_today: list[CaseIntakeView] = []
         self._ticks = 0
@@ -369,6 +372,8 @@ class CounterViewModel(QObject):
             return phase in (Phase.IDLE, Phase.PAUSED) and self.last_attended is not None
         if action == "list_intakes":
             return phase != Phase.SIGNED_OUT
+        if action == "amend":  # between people, not while someone is at the counter
+            return phase in (Phase.IDLE, Phase.PAUSED)
         return action in allowed[phase]
 
     # ------------------------------------------------------------------ commands
@@ -397,6 +402,7 @@ class CounterViewModel(QObject):
         """The next person (or nobody): the previous attention's "Abrir expediente" is gone."""
         self.last_attended = None
         self.intake_open = False
+        self.amending = None
         if self.user_display_name is None:
             self.intakes_today = []
 
@@ -457,14 +463,42 @@ class CounterViewModel(QObject):
         self._set_error("")
         self.changed.emit()
 
+    def begin_amend(self, intake_id: str) -> None:
+        """Open the form on one of today's intakes to correct its matter and summary (only
+        while central has not opened its file: then it is corrected there)."""
+        item = next((i for i in self.intakes_today if i.intake_id == intake_id), None)
+        if item is None or item.case_number or not self.enabled("amend"):
+            return
+        self.amending = item
+        self.intake_open = True
+        self._set_intake_errors({})
+        self._set_error("")
+        self._set_notice("")
+        self.changed.emit()
+
     def cancel_intake(self) -> None:
         self.intake_open = False
+        self.amending = None
         self._set_intake_errors({})
         self.changed.emit()
 
     def intake_defaults(self) -> IntakeForm:
+        if self.amending is not None:
+            return IntakeForm(
+                matter=self.amending.matter or "", summary=self.amending.summary or ""
+            )
         ticket = self.last_attended
         return IntakeForm(service_code=ticket.service_code if ticket else "")
+
+    def _check_matter_and_summary(self, form: IntakeForm) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if form.matter not in {code for code, _ in self.matters()}:
+            errors["matter"] = self.tr("counter.intake.missing.matter")
+        if not form.summary.strip():
+            errors["summary"] = self.tr("counter.intake.missing.summary")
+        elif len(form.summary.strip()) > INTAKE_SUMMARY_MAX:
+            errors["summary"] = self.tr("counter.intake.too_long", max=INTAKE_SUMMARY_MAX)
+        return errors
 
     def check_intake(self, form: IntakeForm) -> dict[str, str]:
         """Field -> Spanish message for what the hub would refuse (checked again there)."""
@@ -478,15 +512,13 @@ class CounterViewModel(QObject):
             errors["surnames"] = self.tr("counter.intake.missing.surnames")
         if not form.service_code:
             errors["service_code"] = self.tr("counter.intake.missing.service")
-        if form.matter not in {code for code, _ in self.matters()}:
-            errors["matter"] = self.tr("counter.intake.missing.matter")
-        if not form.summary.strip():
-            errors["summary"] = self.tr("counter.intake.missing.summary")
-        elif len(form.summary.strip()) > INTAKE_SUMMARY_MAX:
-            errors["summary"] = self.tr("counter.intake.too_long", max=INTAKE_SUMMARY_MAX)
+        errors.update(self._check_matter_and_summary(form))
         return errors
 
     def submit_intake(self, form: IntakeForm) -> None:
+        if self.amending is not None:
+            self._submit_amend(self.amending, form)
+            return
         errors = self.check_intake(form)
         self._set_intake_errors(errors)
         if errors:
@@ -527,6 +559,43 @@ class CounterViewModel(QObject):
                 self._set_intake_errors({error.field: error_text(response, self.tr)})
 
         self._command(Action.OPEN_CASE_INTAKE, params, done, on_error=failed)
+
+    def _submit_amend(self, item: CaseIntakeView, form: IntakeForm) -> None:
+        errors = self._check_matter_and_summary(form)
+        self._set_intake_errors(errors)
+        if errors:
+            self._set_error(self.tr("counter.intake.fix"))
+            return
+        summary = form.summary.strip()
+        if form.matter == item.matter and summary == (item.summary or "").strip():
+            self.cancel_intake()  # nothing to correct: nothing sent
+            self._set_notice(self.tr("counter.amend.unchanged"))
+            return
+        params = {"intake_id": item.intake_id, "matter": form.matter, "summary": summary}
+
+        def done(response: CommandResponse) -> None:
+            self.intake_open = False
+            self.amending = None
+            amended = (response.result or {}).get("intake")
+            fields = {"matter": form.matter, "summary": summary}
+            if isinstance(amended, dict):
+                fields = {k: amended.get(k, v) for k, v in fields.items()}
+            self.intakes_today = [
+                i.model_copy(update=fields) if i.intake_id == item.intake_id else i
+                for i in self.intakes_today
+            ]
+
+        def failed(response: CommandResponse | None) -> None:
+            error = response.error if response is not None else None
+            if error is not None and error.field in ("matter", "summary"):
+                self._set_intake_errors({error.field: error_text(response, self.tr)})
+            elif error is not None and error.field == "intake_id":
+                # not correctable here any more (central opened the file meanwhile, or it is
+                # gone): the form closes, the bar keeps the hub's explanation
+                self.intake_open = False
+                self.amending = None
+
+        self._command(Action.AMEND_CASE_INTAKE, params, done, on_error=failed)
 
     def no_show(self) -> None:
         self._command(

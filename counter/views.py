@@ -362,6 +362,7 @@ class QueuePanel(QScrollArea):
         self.setWidget(self.body)
         self.resume_buttons: dict[str, QPushButton] = {}
         self.reprint_buttons: dict[str, QPushButton] = {}
+        self.amend_buttons: dict[str, QPushButton] = {}
         self.refresh_intakes_button: QPushButton | None = None
 
     def refresh(self) -> None:
@@ -373,6 +374,7 @@ class QueuePanel(QScrollArea):
                 item.widget().deleteLater()
         self.resume_buttons = {}
         self.reprint_buttons = {}
+        self.amend_buttons = {}
         self.refresh_intakes_button = None
         if model.parked:
             self.layout_.addWidget(_label(tr("counter.parked.title"), "sectionTitle"))
@@ -390,6 +392,15 @@ class QueuePanel(QScrollArea):
                 self.layout_.addWidget(
                     _label(f"{item.ticket_number or '—'} · {number}", "intakeLine")
                 )
+                if item.case_number is None:  # correctable here until central opens the file
+                    amend = QPushButton(
+                        f"{tr('counter.action.amend')} {item.ticket_number or ''}".strip()
+                    )
+                    amend.setObjectName("listButton")
+                    amend.setEnabled(model.enabled("amend"))
+                    amend.clicked.connect(lambda _=False, i=item.intake_id: model.begin_amend(i))
+                    self.layout_.addWidget(amend)
+                    self.amend_buttons[item.intake_id] = amend
             self.refresh_intakes_button = QPushButton(tr("counter.intakes.refresh"))
             self.refresh_intakes_button.setObjectName("listButton")
             self.refresh_intakes_button.setEnabled(model.enabled("list_intakes"))
@@ -454,12 +465,13 @@ class IntakePage(QWidget):
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addSpacing(16)
-        hint = _label(tr("counter.intake.hint"), "intakeHint", wrap=True)
-        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        head.addWidget(hint, 1)
+        self.hint = _label(tr("counter.intake.hint"), "intakeHint", wrap=True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        head.addWidget(self.hint, 1)
         layout.addLayout(head)
 
-        layout.addWidget(_label(tr("counter.intake.doc_type"), "fieldLabel"))
+        self.doc_type_label = _label(tr("counter.intake.doc_type"), "fieldLabel")
+        layout.addWidget(self.doc_type_label)
         types = QHBoxLayout()
         self.doc_type_group = QButtonGroup(self)
         self.doc_type_buttons: dict[str, QPushButton] = {}
@@ -502,8 +514,10 @@ class IntakePage(QWidget):
             ("service_code", "counter.intake.service", self.service, 3, 0),
             ("matter", "counter.intake.matter", self.matter, 6, 0),
         ]
+        self.field_labels: dict[str, QLabel] = {}
         for name, key, widget, row, column in cells:
-            grid.addWidget(_label(tr(key), "fieldLabel"), row, column)
+            self.field_labels[name] = _label(tr(key), "fieldLabel")
+            grid.addWidget(self.field_labels[name], row, column)
             grid.addWidget(widget, row + 1, column)
             grid.addWidget(self.errors[name], row + 2, column)
         summary_head = QHBoxLayout()
@@ -539,15 +553,21 @@ class IntakePage(QWidget):
     # -- form state
 
     def prepare(self) -> None:
-        """Fill the choices and defaults for the attention the form is opened for (once)."""
+        """Fill the choices and defaults for the attention the form is opened for (once).
+        Correcting one of today's intakes ("Corregir") shows only its matter and summary."""
         model, tr = self._model, self._model.tr
+        amending = model.amending
         ticket = model.last_attended
-        key = ticket.ticket_id if ticket else ""
-        self.title.setText(
-            tr("counter.intake.title", number=ticket.number)
-            if ticket
-            else tr("counter.action.intake")
-        )
+        if amending is not None:
+            key = f"amend:{amending.intake_id}"
+            self.title.setText(tr("counter.amend.title", number=amending.ticket_number or "—"))
+        else:
+            key = ticket.ticket_id if ticket else ""
+            self.title.setText(
+                tr("counter.intake.title", number=ticket.number)
+                if ticket
+                else tr("counter.action.intake")
+            )
         if self._prepared_for == key:
             return
         self.clear()
@@ -562,7 +582,24 @@ class IntakePage(QWidget):
         self.matter.addItem(tr("counter.intake.choose"), "")
         for code, name in model.matters():
             self.matter.addItem(name, code)
-        self.given_names.setFocus()
+        person = amending is None
+        for widget in (
+            self.doc_type_label, *self.doc_type_buttons.values(), self.doc_number,
+            self.given_names, self.surnames, self.service,
+            *(self.field_labels[n] for n in ("doc_number", "given_names", "surnames",
+                                              "service_code")),
+        ):  # fmt: skip
+            widget.setVisible(person)
+        self.hint.setText(tr("counter.intake.hint" if person else "counter.amend.hint"))
+        self.submit_button.setText(
+            tr("counter.intake.submit" if person else "counter.amend.submit")
+        )
+        if person:
+            self.given_names.setFocus()
+            return
+        self.matter.setCurrentIndex(max(self.matter.findData(defaults.matter), 0))
+        self.summary.setPlainText(defaults.summary)
+        self.summary.setFocus()
 
     @property
     def prepared(self) -> bool:

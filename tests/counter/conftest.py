@@ -37,11 +37,13 @@ class RecordingSender:
         item = self.sent[-1]
         item.on_reply(CommandResponse(correlation_id="c", status="ok", result=result or {}))
 
-    def reply_error(self, code: str, message: str) -> None:
+    def reply_error(self, code: str, message: str, field: str | None = None) -> None:
         item = self.sent[-1]
         item.on_reply(
             CommandResponse(
-                correlation_id="c", status="error", error=ErrorBody(code=code, message=message)
+                correlation_id="c",
+                status="error",
+                error=ErrorBody(code=code, message=message, field=field),
             )
         )
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel
 
 from contracts.messages import CounterState
-from counter.screens import FIXED_NOW, attended_ticket, counter_state
+from counter.screens import FIXED_NOW, attended_ticket, counter_state, sample_intakes
 from counter.style import stylesheet
 from counter.viewmodel import IntakeForm
 from counter.views import CounterWindow
@@ -214,6 +214,7 @@ def test_intake_screens_fit_a_1366x768_counter_screen_even_with_every_error(qtbo
         "counter-intake-form.png",
         "counter-intake-errors.png",
         "counter-intake-numbers.png",
+        "counter-intake-amend.png",
     ]
     for path in paths:
         image = QImage(str(path))
@@ -259,3 +260,100 @@ def test_todays_intakes_show_the_file_number_once_the_hub_has_it(window, model, 
     )
     texts = [w.text() for w in window.work_page.queue.body.findChildren(QLabel)]
     assert "A030 · LIMA-2026-000042" in texts
+
+
+# --------------------------------------------------------------------------- "Corregir"
+
+FIXED = "Pide pensión de alimentos y régimen de visitas."
+
+
+def idle_with_intakes(model) -> None:
+    """Between people, with today's intakes: A030 pending (correctable), A027 numbered."""
+    model.apply_counter_state(counter_state("idle"))
+    model.intakes_today = sample_intakes()
+
+
+def test_amend_sends_matter_and_summary_only_and_updates_todays_list(model, sender):
+    idle_with_intakes(model)
+    model.begin_amend("i-1")  # central already numbered it: corrected there, not here
+    assert not model.intake_open
+    model.begin_amend("i-2")
+    assert model.intake_open and model.amending.ticket_number == "A030"
+    assert not any(model.enabled(a) for a in ("call_next", "pause", "close", "amend"))
+    defaults = model.intake_defaults()
+    assert (defaults.matter, defaults.summary) == ("alimentos", sample_intakes()[0].summary)
+
+    before = len(sender.sent)  # the same text again: nothing to send
+    model.submit_intake(defaults)
+    assert len(sender.sent) == before and not model.intake_open
+    assert model.notice == "Sin cambios: no se envió nada."
+
+    model.begin_amend("i-2")
+    model.submit_intake(IntakeForm(matter="alimentos", summary=f"  {FIXED} "))
+    sent = sender.sent[-1]
+    assert sent.action == "amend_case_intake"
+    assert sent.params == {"intake_id": "i-2", "matter": "alimentos", "summary": FIXED}
+    sender.reply_ok(
+        {"intake": {"intake_id": "i-2", "ticket_number": "A030", "status": "open",
+                    "matter": "alimentos", "summary": FIXED}}
+    )  # fmt: skip
+    assert not model.intake_open and model.amending is None
+    assert model.notice.startswith("Corrección del expediente del turno A030 guardada")
+    assert [i.summary for i in model.intakes_today][0] == FIXED
+    assert model.intakes_today[1].case_number == "LIMA-2026-000042"  # untouched
+
+
+def test_amend_checks_its_two_fields_before_sending(model, sender):
+    idle_with_intakes(model)
+    model.begin_amend("i-2")
+    before = len(sender.sent)
+    model.submit_intake(IntakeForm(matter="", summary="  "))
+    assert len(sender.sent) == before
+    assert model.intake_errors == {
+        "matter": "Elija la materia.",
+        "summary": "Escriba un breve resumen de la consulta.",
+    }
+    assert model.intake_open
+
+
+def test_amend_refused_by_the_hub_once_central_numbered_it(model, sender):
+    idle_with_intakes(model)
+    model.begin_amend("i-2")
+    model.submit_intake(IntakeForm(matter="alimentos", summary=FIXED))
+    message = "La central ya abrió el expediente N.º LIMA-2026-000043: corríjalo allí."
+    sender.reply_error("invalid_transition", message, field="intake_id")
+    assert not model.intake_open and model.amending is None  # the form closes...
+    assert model.error == message  # ...and the bar says why
+    # a refusal about a field keeps the form, with that field marked
+    model.begin_amend("i-2")
+    model.submit_intake(IntakeForm(matter="alimentos", summary=FIXED))
+    sender.reply_error("unknown_matter", "(el texto del hub)", field="matter")
+    assert model.intake_open and model.intake_errors == {
+        "matter": "La materia indicada no está en el catálogo."  # the counter's catalogue
+    }
+
+
+def test_correct_button_opens_the_form_with_only_matter_and_summary(window, model, sender, qtbot):
+    idle_with_intakes(model)
+    model.changed.emit()
+    panel = window.work_page.queue
+    assert set(panel.amend_buttons) == {"i-2"}  # not the one central already numbered
+    button = panel.amend_buttons["i-2"]
+    assert button.text() == "Corregir A030" and button.isEnabled()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    page = window.intake_page
+    assert window.pages.currentWidget() is page
+    assert page.title.text() == "Corregir expediente — turno A030"
+    assert page.submit_button.text() == "Guardar corrección"
+    for hidden in (page.doc_number, page.given_names, page.surnames, page.service):
+        assert not hidden.isVisible()
+    assert page.matter.currentData() == "alimentos"
+    assert page.summary.toPlainText() == sample_intakes()[0].summary
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.work_page
+    assert page.summary.toPlainText() == ""  # nothing stays on screen
+    # the next "Abrir expediente" shows the person's fields again
+    finish_attended(model, sender)
+    window.trigger("intake")
+    assert page.given_names.isVisible() and page.title.text().startswith("Abrir expediente")
+    assert page.submit_button.text() == "Abrir expediente"
