@@ -92,8 +92,8 @@ _UPSERT_LOCAL_INTAKE = (
     + ", ".join("?" for _ in INTAKE_FIELDS)
     + ", ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{k} = excluded.{k}" for k in INTAKE_FIELDS)
-    + ", deleted = excluded.deleted, pending_seq = excluded.pending_seq, "
-    "updated_at = excluded.updated_at"
+    + ", deleted = excluded.deleted, revision = excluded.revision, "
+    "pending_seq = excluded.pending_seq, updated_at = excluded.updated_at"
 )
 
 
@@ -589,13 +589,22 @@ def write_intake(
             "sede_id": meta["sede_id"],
             "created_at": at,
         }
-        base_revision = 0
+        base_revision = local_revision = 0
     else:
         record = {k: current[k] for k in (*INTAKE_FIELDS, "id", "sede_id", "created_at")}
         record.update(changes)
         status_rank(record["status"])
         record["status"] = forward_status(current["status"], record["status"])
-        base_revision = int(current["revision"])
+        # based on the revision central holds once it has applied what this hub already
+        # sent, not only on what it last pulled: a copy born here (revision 0) is revision 1
+        # at central, and an edit that changes something moves central one revision on.
+        # Otherwise an edit made before the pull came back (offline, or the pull not yet
+        # due) would meet the hub's own earlier write as a conflict (docs/sync.md).
+        base_revision = max(int(current["revision"]), 1)
+        changed = bool(current["deleted"]) != bool(delete) or any(
+            record.get(k) != current[k] for k in INTAKE_FIELDS
+        )
+        local_revision = base_revision + 1 if changed else int(current["revision"])
     record["deleted"] = bool(delete)
     record["updated_at"] = at
     IntakeRecord.model_validate(record)  # bad input changes nothing
@@ -614,7 +623,7 @@ def write_intake(
             record["sede_id"],
             *[record.get(k) for k in INTAKE_FIELDS],
             int(delete),
-            base_revision,
+            local_revision,
             seq,
             record["created_at"],
             at,
