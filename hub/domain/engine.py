@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 
 from contracts.errors import ErrorCode
 from contracts.messages import (
+    AmendCaseIntakeParams,
     CallEvent,
     CallView,
     CheckinAppointmentParams,
@@ -187,6 +188,7 @@ PARAMS: dict[Action, type[BaseModel]] = {
     Action.REPRINT_TICKET: TicketRef,
     Action.OPEN_CASE_INTAKE: OpenCaseIntakeParams,
     Action.LIST_CASE_INTAKES: Empty,
+    Action.AMEND_CASE_INTAKE: AmendCaseIntakeParams,
 }
 
 TICKET_ACTIONS = {Action.ISSUE_TICKET, Action.CHECKIN_APPOINTMENT, Action.REPORT_PRINT}
@@ -1334,6 +1336,7 @@ class HubEngine:
         Action.REPRINT_TICKET: _reprint_ticket,
         Action.OPEN_CASE_INTAKE: intake.open_case_intake,
         Action.LIST_CASE_INTAKES: intake.list_case_intakes,
+        Action.AMEND_CASE_INTAKE: intake.amend_case_intake,
     }
 
     # ------------------------------------------------------------------ command helpers

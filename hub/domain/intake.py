@@ -1,5 +1,6 @@
 """Case intakes opened at a counter at the end of an attention (Module 02, issue 6): the
-``open_case_intake`` command. Works with no WAN: the intake, its audit row, its outbox event
+``open_case_intake`` command, and ``amend_case_intake`` to correct the matter or summary
+until central has opened the file. Works with no WAN: the intake, its audit row, its outbox event
 and the stored answer commit in the engine's command transaction; the sync agent pushes the
 event later and central opens the case file (``central.cases.intake``) and sends the file
 number back (``case_file`` records, ``sync.hub_store.case_file_for_intake``).
@@ -17,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from contracts.cases import DEFAULT_MATTERS, intake_names, normalize_document
 from contracts.errors import ErrorCode
-from contracts.messages import CaseIntakeView, Empty, OpenCaseIntakeParams
+from contracts.messages import (
+    AmendCaseIntakeParams,
+    CaseIntakeView,
+    Empty,
+    OpenCaseIntakeParams,
+)
 from contracts.sync import RecordType
 from hub.domain.errors import DomainError
 from sync import hub_store as sync_store
@@ -145,13 +151,103 @@ def open_case_intake(
     tx.outcome.result = {"intake": public}
 
 
+def _todays_intake(
+    engine: HubEngine, tx: Any, counter: sqlite3.Row, intake_id: str
+) -> sqlite3.Row | None:
+    """The intake, if it was opened today (business day) for a ticket finished at this
+    counter and is not deleted: the same scope as ``list_case_intakes``."""
+    since = engine._day_start(engine._business_date(tx.now))
+    return tx.conn.execute(
+        "SELECT ci.*, t.number AS ticket_number FROM case_intakes ci "
+        "JOIN tickets t ON t.id = ci.ticket_id "
+        "WHERE ci.id = ? AND t.counter_id = ? AND ci.created_at >= ? AND ci.deleted = 0",
+        (intake_id, counter["counter_id"], since),
+    ).fetchone()
+
+
+def amend_case_intake(
+    engine: HubEngine, tx: Any, counter: sqlite3.Row, params: AmendCaseIntakeParams
+) -> None:
+    """Handler of ``amend_case_intake`` (counter dispatch table): a new matter and/or summary
+    for an intake this counter opened today, while central has not opened its file. Every
+    check runs before the first write. It travels as an edit of the intake (its revision,
+    conflict detection at central: docs/sync.md). A correction that changes nothing is
+    answered with the intake as it is (``changed: false``) and writes nothing."""
+    if params.matter is None and params.summary is None:
+        raise _refuse(
+            ErrorCode.MISSING_FIELD, "Indique la materia o el resumen a corregir.", "summary"
+        )
+    row = _todays_intake(engine, tx, counter, params.intake_id)
+    if row is None:  # another counter's intake is "not found" too: nothing to learn here
+        raise _refuse(
+            ErrorCode.NOT_FOUND,
+            "No se encontró esa ficha entre las abiertas hoy en esta ventanilla.",
+            "intake_id",
+        )
+    case_file = sync_store.case_file_for_intake(tx.conn, row["id"])
+    if case_file is not None:
+        raise _refuse(
+            ErrorCode.INVALID_TRANSITION,
+            f"La central ya abrió el expediente N.º {case_file.get('case_number')}: "
+            "corríjalo allí.",
+            "intake_id",
+        )
+    if row["status"] != "open":
+        raise _refuse(
+            ErrorCode.INVALID_TRANSITION,
+            "La ficha ya fue derivada o cerrada: corríjala en la central.",
+            "intake_id",
+        )
+    matter = row["matter"] if params.matter is None else params.matter
+    # the intake's own matter stays acceptable should the pulled catalogue have dropped it
+    if matter != row["matter"] and matter not in matter_catalogue(tx.conn):
+        raise _refuse(ErrorCode.UNKNOWN_MATTER, None, "matter")
+    summary = row["summary"] if params.summary is None else params.summary.strip()
+    if not summary:
+        raise _refuse(
+            ErrorCode.MISSING_FIELD, "Escriba un breve resumen de la consulta.", "summary"
+        )
+    summary_changed = summary != row["summary"]
+    changed = matter != row["matter"] or summary_changed
+    if changed:
+        try:
+            sync_store.write_intake(
+                tx.conn,
+                intake_id=row["id"],
+                changes={"matter": matter, "summary": summary},
+                at=tx.now_iso,
+            )
+        except ValueError:  # as in open_case_intake: never quote the record
+            raise _refuse(ErrorCode.INVALID_PAYLOAD, None, "intake") from None
+        # the summary may name people: the audit says only that it changed
+        engine._audit(
+            tx,
+            entity_type="case_intake",
+            entity_id=row["id"],
+            before={"matter": row["matter"]},
+            after={"matter": matter, "summary_changed": summary_changed},
+        )
+    view = CaseIntakeView(
+        intake_id=row["id"],
+        ticket_number=row["ticket_number"],
+        status=row["status"],
+        created_at=row["created_at"],
+        case_number=None,
+        matter=matter,
+        summary=summary,
+    )
+    tx.outcome.result = {"intake": view.model_dump(mode="json"), "changed": changed}
+
+
 def list_case_intakes(engine: HubEngine, tx: Any, counter: sqlite3.Row, params: Empty) -> None:
     """Handler of ``list_case_intakes``: the intakes opened today (business day) for tickets
-    finished at this counter, newest first, each with central's file number once pulled.
-    Changes nothing (the engine only stores the answer for its request id)."""
+    finished at this counter, newest first, each with central's file number once pulled and
+    its matter and summary (the counter's correction form). Changes nothing (the engine only
+    stores the answer for its request id)."""
     since = engine._day_start(engine._business_date(tx.now))
     rows = tx.conn.execute(
-        "SELECT ci.id, ci.status, ci.created_at, t.number, sr.body AS case_file "
+        "SELECT ci.id, ci.status, ci.created_at, ci.matter, ci.summary, t.number, "
+        "sr.body AS case_file "
         "FROM case_intakes ci JOIN tickets t ON t.id = ci.ticket_id "
         "LEFT JOIN synced_records sr ON sr.record_type = ? AND sr.record_id = ci.id "
         "AND sr.deleted = 0 "
@@ -168,6 +264,8 @@ def list_case_intakes(engine: HubEngine, tx: Any, counter: sqlite3.Row, params: 
             case_number=json.loads(row["case_file"]).get("case_number")
             if row["case_file"]
             else None,
+            matter=row["matter"],
+            summary=row["summary"],
         ).model_dump(mode="json")
         for row in rows
     ]

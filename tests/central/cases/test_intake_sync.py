@@ -179,3 +179,101 @@ def test_a_push_with_intakes_wakes_the_ingestion_at_once(central, agent):
         time.sleep(0.1)
     assert len(_files(central)) == 1
     assert time.monotonic() - started < 15  # the minute schedule alone would take up to 60 s
+
+
+def test_an_intake_corrected_at_the_counter_before_it_synced_reaches_central_as_an_edit(
+    central, hub_engine, agent, admin_headers
+):
+    """The counter opens the intake offline and corrects its matter and summary
+    (``amend_case_intake``) before the push: central takes the correction as an edit of the
+    intake, no conflict, and opens the file with the corrected data; once the file number is
+    back at the hub, the counter can no longer correct it there."""
+    import time
+    import uuid
+
+    from contracts.mqtt import Role
+    from hub.ports import Actor
+    from sync import devtools
+
+    def run(role, device_id, action, **params):
+        outcome = hub_engine.execute(
+            actor=Actor(role=role, device_id=device_id),
+            action=action,
+            params=params,
+            request_id=str(uuid.uuid4()),
+        )
+        return outcome
+
+    def ok(outcome):
+        assert outcome.ok, outcome.error
+        return outcome.result
+
+    ok(run(Role.KIOSK, "k1", "issue_ticket", service_code="victimas"))
+    ok(
+        run(
+            Role.COUNTER,
+            "v1",
+            "sign_in",
+            username=devtools.LOCAL_STAFF,
+            password=devtools.LOCAL_PASSWORD,
+        )
+    )
+    for action in ("open_counter", "call_next", "start_attention"):
+        ok(run(Role.COUNTER, "v1", action))
+    ticket = ok(run(Role.COUNTER, "v1", "finish_attention", outcome="atendido"))["ticket"]
+    intake = ok(
+        run(
+            Role.COUNTER,
+            "v1",
+            "open_case_intake",
+            ticket_id=ticket["ticket_id"],
+            doc_type="dni",
+            doc_number="45671234",
+            given_names="María Ysabel",
+            surnames="Condori Apaza",
+            service_code="victimas",
+            matter="alimentos",
+            summary="Pide alimentos.",
+        )
+    )["intake"]
+    corrected = ok(
+        run(
+            Role.COUNTER,
+            "v1",
+            "amend_case_intake",
+            intake_id=intake["intake_id"],
+            matter="violencia_familiar",
+            summary="Denuncia agresiones del conviviente; requiere patrocinio.",
+        )
+    )
+    assert corrected["changed"] is True
+    agent.push_once()
+    assert central.client.get("/api/v1/sync/conflicts", headers=admin_headers).json() == []
+    got = central.client.get(
+        f"/api/v1/sync/case-intakes/{intake['intake_id']}", headers=admin_headers
+    ).json()
+    assert got["revision"] == 2 and got["matter"] == "violencia_familiar"
+    assert _ingest(central).created == 1
+    [case] = _files(central)
+    assert case.intake_id == intake["intake_id"] and case.matter == "violencia_familiar"
+    assert "agresiones del conviviente" in case.summary and "Pide alimentos" not in case.summary
+    # the file number comes back by pull: from then on the correction is central's
+    deadline = time.monotonic() + 60
+    while hub_store.case_file_for_intake(agent.conn, intake["intake_id"]) is None:
+        assert time.monotonic() < deadline, "the file number never came back to the hub"
+        agent.pull_once()
+        time.sleep(0.1)
+    local = agent.conn.execute(
+        "SELECT revision, pending_seq, matter FROM case_intakes WHERE id = ?",
+        (intake["intake_id"],),
+    ).fetchone()
+    assert (local["revision"], local["pending_seq"], local["matter"]) == (
+        2,
+        None,
+        "violencia_familiar",
+    )
+    late = run(Role.COUNTER, "v1", "amend_case_intake", intake_id=intake["intake_id"], summary="X")
+    assert late.error.code == "invalid_transition"
+    assert late.error.message == (
+        f"La central ya abrió el expediente N.º {case.number}: corríjalo allí."
+    )

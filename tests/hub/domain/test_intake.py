@@ -316,3 +316,278 @@ def test_the_counter_lists_its_intakes_of_today_with_the_file_number_once_pulled
     assert hub.ok(hub.counter("v2", "list_case_intakes"))["intakes"] == []
     clock.advance(hours=24)
     assert hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"] == []
+
+
+# --------------------------------------------------------------------------- amend_case_intake
+
+
+def central_opened_the_file(db_path, intake_id: str, case_number: str) -> None:
+    """As the agent's pull leaves it: central's case file for the intake in synced_records."""
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "INSERT INTO synced_records (record_type, record_id, revision, deleted, body, "
+            "generation, pulled_at) VALUES ('case_file', ?, 1, 0, ?, 0, 'x')",
+            (intake_id, json.dumps({"case_number": case_number})),
+        )
+    conn.close()
+
+
+@pytest.fixture
+def opened(hub, served):
+    """An intake counter v1 opened for the attention it just finished."""
+    return hub.ok(hub.counter("v1", "open_case_intake", **form(served["ticket_id"])))["intake"]
+
+
+@pytest.fixture
+def intake_state(db_path):
+    """What an amendment may change: the intakes, the outbox, the audit log."""
+
+    def state():
+        conn = sqlite3.connect(db_path)
+        try:
+            return {
+                table: sorted(tuple(r) for r in conn.execute(f"SELECT * FROM {table}"))  # noqa: S608
+                for table in ("case_intakes", "outbox", "audit_log")
+            }
+        finally:
+            conn.close()
+
+    return state
+
+
+NEW_SUMMARY = "Pide pensión de alimentos y régimen de visitas para sus dos hijos."
+
+
+def test_amend_corrects_matter_and_summary_as_an_edit_with_audit_and_outbox(
+    hub, served, opened, db_rows, nothing_written
+):
+    before = db_rows("SELECT MAX(seq) AS seq FROM outbox")[0]["seq"]
+    answer = hub.send(
+        Role.COUNTER,
+        "v1",
+        "amend_case_intake",
+        "req-amend-0001",
+        intake_id=opened["intake_id"],
+        matter="tenencia",
+        summary=f"  {NEW_SUMMARY} \n",
+    )
+    result = hub.ok(answer)
+    assert result["changed"] is True
+    assert result["intake"] == {
+        "intake_id": opened["intake_id"],
+        "ticket_number": served["number"],
+        "status": "open",
+        "created_at": result["intake"]["created_at"],
+        "case_number": None,
+        "matter": "tenencia",
+        "summary": NEW_SUMMARY,
+    }
+
+    [intake] = db_rows("SELECT * FROM case_intakes")
+    assert intake["matter"] == "tenencia" and intake["summary"] == NEW_SUMMARY
+    assert intake["citizen_doc_number"] == DNI and intake["status"] == "open"  # untouched
+    [event] = db_rows("SELECT * FROM outbox WHERE seq > ?", before)
+    assert event["event_type"] == "case_intake.saved"
+    assert event["aggregate_id"] == opened["intake_id"] and intake["pending_seq"] == event["seq"]
+    payload = json.loads(event["payload"])
+    assert payload["intake"]["matter"] == "tenencia"
+    assert payload["intake"]["summary"] == NEW_SUMMARY
+    # based on revision 1, the one central gives the intake's creation still on its way,
+    # so central takes it as an edit, not as a conflict with the hub's own first write
+    assert payload["base_revision"] == 1 and intake["revision"] == 2
+
+    [audit] = db_rows("SELECT * FROM audit_log WHERE action = 'amend_case_intake'")
+    assert audit["entity_type"] == "case_intake" and audit["entity_id"] == opened["intake_id"]
+    assert audit["username"] == "ana" and audit["actor_device"] == "v1"
+    assert json.loads(audit["before"]) == {"matter": "alimentos"}
+    assert json.loads(audit["after"]) == {"matter": "tenencia", "summary_changed": True}
+    assert "régimen" not in audit["after"] and "Pide" not in (audit["before"] + audit["after"])
+    assert audit["at"] == event["created_at"] == intake["updated_at"]
+
+    # the answer was lost: the same request id replays it and writes nothing more
+    with nothing_written():
+        again = hub.send(
+            Role.COUNTER,
+            "v1",
+            "amend_case_intake",
+            "req-amend-0001",
+            intake_id=opened["intake_id"],
+            matter="tenencia",
+            summary=NEW_SUMMARY,
+        )
+    assert again.ok and again.replayed and again.result == answer.result
+
+
+def test_each_correction_is_based_on_the_one_before(hub, opened, db_rows):
+    """Corrected twice before any sync: each edit builds on the revision the previous one
+    gives at central (1 for the creation, then 2), not on the one last pulled."""
+    for summary in ("Primera corrección.", "Segunda corrección."):
+        hub.ok(
+            hub.counter("v1", "amend_case_intake", intake_id=opened["intake_id"], summary=summary)
+        )
+    events = db_rows("SELECT payload FROM outbox WHERE event_type = 'case_intake.saved'")
+    bases = [json.loads(e["payload"])["base_revision"] for e in events]
+    assert bases == [0, 1, 2]
+    [intake] = db_rows("SELECT revision, summary, matter FROM case_intakes")
+    assert intake["revision"] == 3 and intake["summary"] == "Segunda corrección."
+    assert intake["matter"] == "alimentos"  # not given: kept
+
+
+def test_only_the_matter_or_only_the_summary_may_be_given(hub, opened, db_rows):
+    matter_only = hub.ok(
+        hub.counter("v1", "amend_case_intake", intake_id=opened["intake_id"], matter="tenencia")
+    )["intake"]
+    assert matter_only["matter"] == "tenencia" and matter_only["summary"] == form()["summary"]
+    [audit] = db_rows("SELECT after FROM audit_log WHERE action = 'amend_case_intake'")
+    assert json.loads(audit["after"]) == {"matter": "tenencia", "summary_changed": False}
+
+
+def test_a_correction_that_changes_nothing_is_accepted_and_writes_nothing(
+    hub, opened, intake_state
+):
+    before = intake_state()
+    result = hub.ok(
+        hub.counter(
+            "v1",
+            "amend_case_intake",
+            intake_id=opened["intake_id"],
+            matter="alimentos",
+            summary=f" {form()['summary']} ",
+        )
+    )
+    assert result["changed"] is False and result["intake"]["matter"] == "alimentos"
+    assert result["intake"]["summary"] == form()["summary"]
+    assert intake_state() == before  # no edit, no outbox event, no audit row
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "field", "message"),
+    [
+        (
+            {},
+            ErrorCode.MISSING_FIELD,
+            "summary",
+            "Indique la materia o el resumen a corregir.",
+        ),
+        (
+            {"summary": " \n "},
+            ErrorCode.MISSING_FIELD,
+            "summary",
+            "Escriba un breve resumen de la consulta.",
+        ),
+        (
+            {"matter": "herencia_magica", "summary": "Otra cosa."},
+            ErrorCode.UNKNOWN_MATTER,
+            "matter",
+            "La materia indicada no está en el catálogo.",
+        ),
+        (
+            {"intake_id": "no-such-intake", "summary": "Otra cosa."},
+            ErrorCode.NOT_FOUND,
+            "intake_id",
+            "No se encontró esa ficha entre las abiertas hoy en esta ventanilla.",
+        ),
+        ({"intake_id": "", "summary": "Otra cosa."}, ErrorCode.INVALID_PAYLOAD, "intake_id", None),
+        ({"summary": "x" * 1001}, ErrorCode.INVALID_PAYLOAD, "summary", None),
+        ({"matter": "Alimentos!"}, ErrorCode.INVALID_PAYLOAD, "matter", None),
+        ({"summary": "Otra.", "citizen_names": "X"}, ErrorCode.INVALID_PAYLOAD, None, None),
+    ],
+)
+def test_bad_corrections_get_a_stable_code_a_spanish_message_and_write_nothing(
+    hub, opened, nothing_written, overrides, code, field, message
+):
+    params = {"intake_id": opened["intake_id"], **overrides}
+    with nothing_written():
+        outcome = hub.counter("v1", "amend_case_intake", **params)
+    assert outcome.status == "error" and outcome.error.code == code
+    if field is not None:
+        assert outcome.error.field == field
+    if message is not None:
+        assert outcome.error.message == message
+
+
+def test_another_counter_or_another_day_cannot_amend(hub, served, opened, clock, nothing_written):
+    hub.open("v2", user="luis")
+    with nothing_written():
+        other = hub.counter("v2", "amend_case_intake", intake_id=opened["intake_id"], summary="X")
+        unknown = hub.counter("v2", "amend_case_intake", intake_id="no-such-intake", summary="X")
+        admin = hub.send(
+            Role.ADMIN, "v1", "amend_case_intake", intake_id=opened["intake_id"], summary="X"
+        )
+    # the same answer as for an intake that does not exist: nothing to learn about others
+    assert other.error.code == unknown.error.code == ErrorCode.NOT_FOUND
+    assert other.error.message == unknown.error.message and other.error.field == "intake_id"
+    assert admin.error.code == ErrorCode.FORBIDDEN
+    hub.ok(hub.counter("v1", "sign_out"))
+    with nothing_written():
+        signed_out = hub.counter(
+            "v1", "amend_case_intake", intake_id=opened["intake_id"], summary="X"
+        )
+    assert signed_out.error.code == ErrorCode.NOT_SIGNED_IN
+    clock.advance(hours=24)
+    hub.open("v1")
+    with nothing_written():
+        next_day = hub.counter(
+            "v1", "amend_case_intake", intake_id=opened["intake_id"], summary="X"
+        )
+    assert next_day.error.code == ErrorCode.NOT_FOUND
+
+
+def test_once_central_has_opened_the_file_it_is_corrected_there(
+    hub, opened, db_path, nothing_written
+):
+    central_opened_the_file(db_path, opened["intake_id"], "LIM-2026-000042")
+    with nothing_written():
+        refused = hub.counter(
+            "v1", "amend_case_intake", intake_id=opened["intake_id"], matter="tenencia"
+        )
+    assert refused.error.code == ErrorCode.INVALID_TRANSITION
+    assert refused.error.field == "intake_id"
+    assert refused.error.message == (
+        "La central ya abrió el expediente N.º LIM-2026-000042: corríjalo allí."
+    )
+
+
+def test_a_referred_or_closed_intake_is_not_corrected_at_the_counter(
+    hub, opened, db_path, nothing_written
+):
+    from sync import hub_store
+
+    conn = hub_store.open_db(db_path)
+    try:  # central's later version, as pulled (the intake moved on)
+        hub_store.save_intake(conn, intake_id=opened["intake_id"], changes={"status": "referred"})
+    finally:
+        conn.close()
+    with nothing_written():
+        refused = hub.counter("v1", "amend_case_intake", intake_id=opened["intake_id"], summary="X")
+    assert refused.error.code == ErrorCode.INVALID_TRANSITION
+    assert refused.error.message == "La ficha ya fue derivada o cerrada: corríjala en la central."
+
+
+def test_a_failure_after_the_edit_rolls_the_correction_back(
+    hub, engine, opened, nothing_written, monkeypatch
+):
+    def broken_audit(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(engine, "_audit", broken_audit)
+    with nothing_written(), pytest.raises(sqlite3.OperationalError):
+        hub.counter("v1", "amend_case_intake", intake_id=opened["intake_id"], summary="Otra.")
+
+
+def test_the_list_carries_matter_and_summary_for_the_correction_form(hub, opened):
+    [listed] = hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"]
+    assert listed["matter"] == "alimentos" and listed["summary"] == form()["summary"]
+    hub.ok(
+        hub.counter(
+            "v1",
+            "amend_case_intake",
+            intake_id=opened["intake_id"],
+            matter="tenencia",
+            summary=NEW_SUMMARY,
+        )
+    )
+    [listed] = hub.ok(hub.counter("v1", "list_case_intakes"))["intakes"]
+    assert (listed["matter"], listed["summary"]) == ("tenencia", NEW_SUMMARY)
+    assert DNI not in json.dumps(listed) and "Condori" not in json.dumps(listed)
