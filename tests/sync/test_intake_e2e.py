@@ -259,7 +259,23 @@ def test_the_counter_app_opens_the_intake_and_central_files_it(
         assert model.error == "" and number in model.notice
         [pending] = model.intakes_today
         assert pending.ticket_number == number and pending.case_number is None
+        # "Corregir": the hub's copy (matter, summary) fills the form; the correction is sent
+        model.refresh_intakes()
+        qtbot.waitUntil(lambda: model.busy_action is None, timeout=20000)
+        [pending] = model.intakes_today
+        assert (pending.matter, pending.summary) == (
+            "alimentos",
+            "Consulta sobre pensión de alimentos.",
+        )
+        model.begin_amend(pending.intake_id)
+        corrected = "Consulta sobre pensión de alimentos y tenencia."
+        model.submit_intake(IntakeForm(matter="alimentos", summary=corrected))
+        qtbot.waitUntil(lambda: not model.intake_open and model.busy_action is None, timeout=20000)
+        assert model.error == "" and model.intakes_today[0].summary == corrected
         check_at_central_then_pull_the_number(qtbot, central, hub_engine, admin_headers, model)
+        # numbered by central: corrected there, no longer at the counter
+        model.begin_amend(pending.intake_id)
+        assert not model.intake_open
     finally:
         model.deleteLater()
 
