@@ -17,6 +17,16 @@ from sync import hub_store
 KIOSK = Actor(role=Role.KIOSK, device_id="k1")
 
 
+def issue_ticket(engine) -> None:
+    """A walk-in ticket from the kiosk: one more event in the hub's outbox."""
+    engine.execute(
+        actor=KIOSK,
+        action="issue_ticket",
+        params={"service_code": "orientacion"},
+        request_id=str(uuid.uuid4()),
+    )
+
+
 def _sede_toml(tmp_path, sede_id: str):
     from hub.config import DEMO_SEDE_FILE
 
@@ -41,12 +51,7 @@ def test_hub_status_shows_backlog_last_success_and_last_error(tmp_path, monkeypa
     db_path = db_path_for(data_dir, "sede-status")
     engine = HubEngine(load_sede_config(sede_file), db_path)
     for _ in range(3):
-        engine.execute(
-            actor=KIOSK,
-            action="issue_ticket",
-            params={"service_code": "orientacion"},
-            request_id=str(uuid.uuid4()),
-        )
+        issue_ticket(engine)
     engine.close()
     conn = hub_store.open_db(db_path)
     hub_store.write_state(
@@ -79,12 +84,7 @@ def test_central_status_flags_silent_sedes_and_reports_lag(
     from central.sync import models as m
 
     for _ in range(2):
-        hub_engine.execute(
-            actor=KIOSK,
-            action="issue_ticket",
-            params={"service_code": "orientacion"},
-            request_id=str(uuid.uuid4()),
-        )
+        issue_ticket(hub_engine)
     agent.push_once()
     rows = central.client.get("/api/v1/sync/status", headers=admin_headers).json()
     assert len(rows) == 1
@@ -121,12 +121,7 @@ def test_central_status_shows_the_hubs_release_and_clock(central, hub_engine, ag
     status shows them: from what the hub itself reports with each push."""
     from contracts.sync import software_release
 
-    hub_engine.execute(
-        actor=KIOSK,
-        action="issue_ticket",
-        params={"service_code": "orientacion"},
-        request_id=str(uuid.uuid4()),
-    )
+    issue_ticket(hub_engine)
     agent.push_once()
     [row] = central.client.get("/api/v1/sync/status", headers=admin_headers).json()
     assert row["hub_release"] == software_release() and row["release_differs"] is False
@@ -149,12 +144,7 @@ def test_status_page_shows_each_sede_in_spanish(central, hub_engine, agent, tmp_
     from central.users import service as users
     from central.users.schemas import UserCreate
 
-    hub_engine.execute(
-        actor=KIOSK,
-        action="issue_ticket",
-        params={"service_code": "orientacion"},
-        request_id=str(uuid.uuid4()),
-    )
+    issue_ticket(hub_engine)
     agent.push_once()
     app = create_app(central.app.state.settings, run_migrations=False, web=True)
     session = new_session(app.state.engine)
