@@ -5,13 +5,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from itertools import count
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
 
+from contracts.sync import Change
 from hub.config import CounterConfig, QueuePolicy, SedeConfig, ServiceConfig, StaffUserConfig
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_page_numbers = count(1)
+
+
+def store_pulled_page(db_path: Path | str, changes: list[Change]) -> None:
+    """Store one page of central's changes in a hub file exactly as the sync agent does after
+    a pull (``sync.hub_store.apply_page``, with the cursor saved in the same transaction), for
+    tests that play central's word without a central."""
+    from sync import hub_store
+
+    conn = hub_store.open_db(db_path)
+    try:
+        sent = hub_store.get_state(conn).get("pull_cursor", "")
+        assert hub_store.apply_page(
+            conn,
+            sent_cursor=sent,
+            changes=changes,
+            next_cursor=f"0.{next(_page_numbers)}.00000000",
+            has_more=False,
+            reset=False,
+        ), "another agent moved the cursor"
+    finally:
+        conn.close()
 
 
 def pg_available(admin_url: str = PG_ADMIN_URL) -> bool:

@@ -17,27 +17,10 @@ from display.style import stylesheet
 from display.viewmodel import DisplayViewModel
 from display.views import DisplayWindow
 from qtcommon.screenshot import save_png
-from sync import hub_store
+from sync.devtools import store_pulled_page
 
 pytestmark = pytest.mark.mqtt
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "display"
-
-
-def pull(db_path: Path, changes: list[Change]) -> None:
-    """Apply one page as the sync agent does after a pull (cursor saved with it)."""
-    conn = hub_store.open_db(db_path)
-    try:
-        cursor = hub_store.get_state(conn).get("pull_cursor", "")
-        assert hub_store.apply_page(
-            conn,
-            sent_cursor=cursor,
-            changes=changes,
-            next_cursor=f"{len(cursor) + 1}.1.00000000",
-            has_more=False,
-            reset=False,
-        )
-    finally:
-        conn.close()
 
 
 def message(message_id: str, text: str, revision: int = 1, **window: datetime) -> Change:
@@ -61,7 +44,7 @@ def test_central_messages_scroll_on_the_display_ticker(hub, make_client, qtbot, 
     assert not window.ticker.isVisible()  # nothing from central yet
 
     now = datetime.now(UTC)
-    pull(
+    store_pulled_page(
         hub.engine.db_path,
         [
             message("m1", "Atención gratuita: no pague a tramitadores"),
@@ -91,7 +74,7 @@ def test_central_messages_scroll_on_the_display_ticker(hub, make_client, qtbot, 
     ), "the ticker strip shows text"
 
     # withdrawn centrally (a tombstone): the ticker follows
-    pull(
+    store_pulled_page(
         hub.engine.db_path,
         [
             Change(record_type=RecordType.DISPLAY_MESSAGE, record_id=m, revision=2, deleted=True)

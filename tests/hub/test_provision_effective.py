@@ -10,7 +10,6 @@ import json
 import shutil
 import time
 import tomllib
-from itertools import count
 
 import pytest
 from typer.testing import CliRunner
@@ -19,32 +18,14 @@ from contracts import mqtt as topics
 from contracts.sync import Change, RecordType
 from hub.cli import app, db_path_for
 from hub.config import load_sede_config
-from sync import hub_store
+from sync.devtools import store_pulled_page
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed"
 )
 
 runner = CliRunner()
-_cursor = count(1)
 V9 = {"id": "v9", "name": "Ventanilla 9", "number": 9, "services": {"victimas": 1}}
-
-
-def pull(db_path, change: Change) -> None:
-    """Store a page from central in the hub file exactly as the sync agent does."""
-    conn = hub_store.open_db(db_path)
-    try:
-        sent = hub_store.get_state(conn).get("pull_cursor", "")
-        assert hub_store.apply_page(
-            conn,
-            sent_cursor=sent,
-            changes=[change],
-            next_cursor=f"0.{next(_cursor)}.00000000",
-            has_more=False,
-            reset=False,
-        )
-    finally:
-        conn.close()
 
 
 def central_config(sede, revision: int, extra_counters: list[dict]) -> Change:
@@ -66,7 +47,7 @@ def central_data_dir(tmp_path, sede_file):
     data_dir = tmp_path / "data"
     engine = HubEngine(sede, db_path_for(data_dir, sede.id))
     try:
-        pull(engine.db_path, central_config(sede, 4, [V9]))
+        store_pulled_page(engine.db_path, [central_config(sede, 4, [V9])])
         assert engine.housekeeping().config_changed
         assert [c.counter_id for c in engine.sede_info().counters] == ["v1", "v2", "v3", "v9"]
     finally:
@@ -171,15 +152,17 @@ def test_the_source_follows_the_hub_file(sede_file, central_data_dir, tmp_path, 
 
     # pulled but not applied yet: the revision the hub runs on, and a warning
     db_path = db_path_for(central_data_dir, sede.id)
-    pull(db_path, central_config(sede, 5, [V9, {**V9, "id": "v10", "number": 10}]))
+    store_pulled_page(db_path, [central_config(sede, 5, [V9, {**V9, "id": "v10", "number": 10}])])
     output = provision(sede_file, tmp_path / "c", "--data-dir", str(central_data_dir))
     assert "revisión 4" in output
     assert "Aviso: la central envió la revisión 5, que el hub aún no aplicó" in output
     assert "v10" not in passwd_users(tmp_path / "c")
 
     # central withdraws its configuration and the hub applies that: the TOML again
-    pull(db_path, Change(record_type=RecordType.SEDE_CONFIG, record_id=sede.id, revision=6,
-                         deleted=True))  # fmt: skip
+    withdrawn = Change(
+        record_type=RecordType.SEDE_CONFIG, record_id=sede.id, revision=6, deleted=True
+    )
+    store_pulled_page(db_path, [withdrawn])
     status(sede_file, central_data_dir)  # opening the hub file applies what was pulled
     output = provision(sede_file, tmp_path / "d", "--data-dir", str(central_data_dir),
                        "--keep", str(tmp_path / "c" / "credentials.toml"))  # fmt: skip

@@ -6,15 +6,13 @@ document the hub cannot run on is kept out without stopping anything."""
 from __future__ import annotations
 
 import logging
-from itertools import count
 
 import pytest
 
 from contracts.sync import Change, RecordType
-from sync import devtools, hub_store
+from sync import devtools
 
 SEDE = "sede-prec"
-_cursor = count(1)
 
 
 @pytest.fixture
@@ -24,22 +22,6 @@ def engine(tmp_path):
     hub = HubEngine(devtools.hub_sede_config(SEDE), tmp_path / "hub.sqlite3")
     yield hub
     hub.close()
-
-
-def pull(engine, *changes: Change) -> None:
-    conn = hub_store.open_db(engine.db_path)
-    try:
-        sent = hub_store.get_state(conn).get("pull_cursor", "")
-        assert hub_store.apply_page(
-            conn,
-            sent_cursor=sent,
-            changes=list(changes),
-            next_cursor=f"0.{next(_cursor)}.00000000",
-            has_more=False,
-            reset=False,
-        )
-    finally:
-        conn.close()
 
 
 def central_config(revision: int, **changes) -> Change:
@@ -58,14 +40,16 @@ def test_toml_then_central_then_toml_again_and_a_bad_document_kept_out(engine, c
     assert not engine.housekeeping().config_changed
 
     v9 = {"id": "v9", "name": "Ventanilla 9", "number": 9, "services": {"victimas": 1}}
-    pull(engine, central_config(1, name="Centro renombrado", counters=[v9]))
+    devtools.store_pulled_page(
+        engine.db_path, [central_config(1, name="Centro renombrado", counters=[v9])]
+    )
     assert engine.housekeeping().config_changed
     assert counters(engine) == ["v9"] and engine.sede_info().name == "Centro renombrado"
 
     # a counter attending a service the sede does not have: refused, the hub keeps running
     bad = {"id": "v8", "name": "Ventanilla 8", "number": 8, "services": {"notarias": 1}}
     with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
-        pull(engine, central_config(2, counters=[bad]))
+        devtools.store_pulled_page(engine.db_path, [central_config(2, counters=[bad])])
         assert not engine.housekeeping().config_changed
     assert counters(engine) == ["v9"]
     assert any("central configuration not applied" in r.getMessage() for r in caplog.records)
@@ -79,8 +63,8 @@ def test_toml_then_central_then_toml_again_and_a_bad_document_kept_out(engine, c
         restarted.close()
 
     # central withdraws it (tombstone): back to the TOML
-    pull(engine, Change(record_type=RecordType.SEDE_CONFIG, record_id=SEDE, revision=3,
-                        deleted=True))  # fmt: skip
+    withdrawn = Change(record_type=RecordType.SEDE_CONFIG, record_id=SEDE, revision=3, deleted=True)
+    devtools.store_pulled_page(engine.db_path, [withdrawn])
     outcome = engine.housekeeping()
     assert outcome.config_changed and outcome.removed_counters == {"v9"}
     assert counters(engine) == ["v1", "v2"] and engine.sede_info().name == f"Centro {SEDE}"
@@ -94,7 +78,10 @@ def test_a_newer_centrals_added_fields_are_left_out_and_the_rest_applies(engine,
     v9 = {"id": "v9", "name": "Ventanilla 9", "number": 9, "services": {"victimas": 1},
           "screen_layout": "wide"}  # fmt: skip
     with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
-        pull(engine, central_config(1, name="Centro nuevo", counters=[v9], kiosk_theme="oscuro"))
+        devtools.store_pulled_page(
+            engine.db_path,
+            [central_config(1, name="Centro nuevo", counters=[v9], kiosk_theme="oscuro")],
+        )
         assert engine.housekeeping().config_changed
         assert not engine.housekeeping().config_changed
     assert counters(engine) == ["v9"] and engine.sede_info().name == "Centro nuevo"
@@ -106,7 +93,10 @@ def test_a_newer_centrals_added_fields_are_left_out_and_the_rest_applies(engine,
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="hub.domain.engine"):
-        pull(engine, central_config(2, counters=[{**v9, "number": "nine"}], kiosk_theme="x"))
+        devtools.store_pulled_page(
+            engine.db_path,
+            [central_config(2, counters=[{**v9, "number": "nine"}], kiosk_theme="x")],
+        )
         assert not engine.housekeeping().config_changed
     assert counters(engine) == ["v9"]
     assert any("central configuration not applied" in r.getMessage() for r in caplog.records)
