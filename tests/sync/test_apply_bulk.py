@@ -173,3 +173,46 @@ def test_one_event_id_under_two_seqs_of_a_batch_is_applied_once(central):
     assert (body["held_through"], body["applied"], body["duplicates"]) == (3, 2, 1)
     assert _event_ids(central) == ["h-1", "h-2"]
     assert _tickets(central) == {"t-1": 1, "t-2": 1}
+
+
+def test_an_event_id_applied_in_an_earlier_batch_is_a_duplicate_not_an_error(central):
+    """A hub restored over its own outbox re-sends an applied event under a later seq."""
+    event = _ticket_event("t-1", 1, "h-1", "waiting")
+    first = _push(central, 7, [(1, event)], event_ids=["e-1"])
+    assert first.status_code == 200 and first.json()["applied"] == 1
+    again = _push(
+        central,
+        7,
+        [(2, event), (3, _ticket_event("t-2", 1, "h-2", "waiting"))],
+        event_ids=["e-1", "e-2"],
+    )
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert (body["held_through"], body["applied"], body["duplicates"]) == (3, 1, 1)
+    assert _event_ids(central) == ["h-1", "h-2"]
+    with central.connect() as conn:
+        statuses = dict(conn.execute(select(m.sync_inbox.c.seq, m.sync_inbox.c.status)).all())
+    assert statuses == {1: "applied", 2: "duplicate", 3: "applied"}
+
+
+def test_an_event_id_applied_under_an_earlier_epoch_is_a_duplicate_not_an_error(central):
+    """A hub restored from a backup starts a new epoch and re-sends what central applied."""
+    event = _ticket_event("t-1", 1, "h-1", "waiting")
+    first = _push(central, 7, [(1, event)], event_ids=["e-1"])
+    assert first.status_code == 200 and first.json()["applied"] == 1
+    for _attempt in range(2):  # the retry of the new epoch's batch is idempotent too
+        again = _push(
+            central,
+            8,
+            [(1, event), (2, _ticket_event("t-2", 1, "h-2", "waiting"))],
+            event_ids=["e-1", "e-2"],
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["held_through"] == 2
+    assert _event_ids(central) == ["h-1", "h-2"]
+    assert _tickets(central) == {"t-1": 1, "t-2": 1}
+    with central.connect() as conn:
+        slots = conn.execute(
+            select(m.sync_inbox.c.hub_epoch, m.sync_inbox.c.seq, m.sync_inbox.c.status)
+        ).all()
+    assert sorted(slots) == [(7, 1, "applied"), (8, 1, "duplicate"), (8, 2, "applied")]
