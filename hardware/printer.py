@@ -8,7 +8,6 @@ python-escpos is imported lazily (inside functions): the kiosk must start in und
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import socket
@@ -25,6 +24,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from contracts.messages import IssuedTicket, PreferenceCategory, PrintJob, TicketView
+from contracts.waits import WAIT_TEXTS, format_wait
 
 if TYPE_CHECKING:
     from escpos.escpos import Escpos
@@ -108,6 +108,8 @@ class TicketTexts(BaseModel):
     preferential_law: str = "Ley 28683"
     people_ahead: str = "Personas antes que usted: {count}"
     estimated_wait: str = "Espera estimada: {wait}"
+    # the words of a wait (contracts.waits: the same rule and texts as the kiosk's screen)
+    waits: dict[str, str] = Field(default_factory=lambda: dict(WAIT_TEXTS))
     date_time: str = "Fecha: {date}  Hora: {time}"
     instructions: str = "Espere a ser llamado por su número en la pantalla."
     privacy: str = (
@@ -122,6 +124,10 @@ class TicketTexts(BaseModel):
             PreferenceCategory.NINO_ACOMPANANTE.value: "Con niño o niña en brazos",
         }
     )
+
+    def wait_text(self, key: str, /, **params: int) -> str:
+        """One ``wait.*`` text of ``waits`` (es-PE where a configured set lacks the key)."""
+        return self.waits.get(key, WAIT_TEXTS[key]).format(**params)
 
 
 class PrinterConfig(BaseModel):
@@ -208,16 +214,6 @@ class TicketPrinter(Protocol):
         ...
 
 
-def format_wait(seconds: int) -> str:
-    """Spanish wait, rounded up to whole minutes: "12 min", "1 h 05 min", "menos de 1 min"."""
-    if seconds < 60:
-        return "menos de 1 min"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 _TYPOGRAPHY = str.maketrans(
     {
         "—": "-",
@@ -291,7 +287,11 @@ def render_ticket(printer: Escpos, ticket: PrintableTicket, config: PrinterConfi
         printer.textln(_clean(texts.people_ahead.format(count=ticket.people_ahead)))
     if ticket.estimated_wait_s is not None:
         printer.textln(
-            _clean(texts.estimated_wait.format(wait=format_wait(ticket.estimated_wait_s)))
+            _clean(
+                texts.estimated_wait.format(
+                    wait=format_wait(ticket.estimated_wait_s, texts.wait_text)
+                )
+            )
         )
     printer.textln(
         _clean(
@@ -609,7 +609,6 @@ __all__ = [
     "SPANISH_CODEPAGES",
     "TicketPrinter",
     "TicketTexts",
-    "format_wait",
     "make_printer",
     "render_ticket",
     "ticket_bytes",

@@ -29,8 +29,8 @@ from contracts.messages import (
     ServiceInfo,
 )
 from contracts.mqtt import Action
+from contracts.waits import format_wait
 from kiosk.printing import PrintWorker
-from qtcommon.clock import format_wait
 from qtcommon.i18n import Translator
 
 log = logging.getLogger(__name__)

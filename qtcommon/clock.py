@@ -37,15 +37,3 @@ def format_date(moment: datetime, tr: Translator, tz: str | ZoneInfo = LIMA) -> 
         month=months[local.month - 1] if len(months) == 12 else local.month,
         year=local.year,
     )
-
-
-def format_wait(seconds: int | None, tr: Translator) -> str:
-    """An estimated wait, rounded up to whole minutes (people prefer a pleasant surprise)."""
-    if seconds is None:
-        return tr("wait.unknown")
-    if seconds < 60:
-        return tr("wait.under_minute")
-    minutes = -(-seconds // 60)
-    if minutes < 120:
-        return tr("wait.minutes", minutes=minutes)
-    return tr("wait.hours", hours=minutes // 60, minutes=minutes % 60)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from contracts.messages import IssuedTicket, PreferenceCategory, PrintJob
+from contracts.waits import format_wait
 from hardware.escpos_bytes import parse
 from hardware.printer import (
     SPANISH_CODEPAGES,
@@ -25,10 +26,10 @@ from hardware.printer import (
     PrinterErrorKind,
     PrinterKind,
     TicketPrinter,
-    format_wait,
     make_printer,
     ticket_bytes,
 )
+from qtcommon.i18n import Translator
 
 from .conftest import SerialPrinterEmulator, TcpPrinterEmulator, make_ticket
 
@@ -547,18 +548,9 @@ def test_printable_ticket_from_issue_result_and_print_job() -> None:
     assert PrintableTicket.from_message(job).reprint is True
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        (0, "menos de 1 min"),
-        (59, "menos de 1 min"),
-        (60, "1 min"),
-        (61, "2 min"),
-        (700, "12 min"),
-        (3540, "59 min"),
-        (3600, "1 h 00 min"),
-        (3901, "1 h 06 min"),
-    ],
-)
-def test_format_wait(seconds: int, text: str) -> None:
-    assert format_wait(seconds) == text
+@pytest.mark.parametrize("seconds", [30, 3540, 3901, 7260])
+def test_the_wait_is_printed_as_the_kiosk_screen_shows_it(rig: Rig, seconds: int) -> None:
+    # one rule and one table for both (contracts.waits, tests/contracts/test_waits.py)
+    text = parse(rig.print(make_ticket(people_ahead=40, estimated_wait_s=seconds))).text
+    assert f"Espera estimada: {format_wait(seconds)}" in text
+    assert format_wait(seconds) == format_wait(seconds, Translator.load("es-PE"))

@@ -302,7 +302,7 @@ def test_first_in_line_is_told_so(qtbot, make_vm):
             "issue_ticket", issued_ticket("A001", people_ahead=0, wait_s=20).model_dump(mode="json")
         )
     assert blocker.args[0].people_ahead == "Usted es el siguiente"
-    assert blocker.args[0].wait == "Espera aproximada: menos de 1 minuto"
+    assert blocker.args[0].wait == "Espera aproximada: menos de 1 min"
 
 
 def test_network_printer_offline_is_a_print_failure(qtbot, make_vm):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from qtcommon.clock import format_date, format_time, format_wait
+from qtcommon.clock import format_date, format_time
 from qtcommon.i18n import CatalogError, Translator, load_catalog
 from qtcommon.theme import DARK, LIGHT, build_stylesheet, mm_to_px, qss_files, render_qss, sane_dpi
 
@@ -94,7 +94,3 @@ def test_lima_time_and_spanish_dates():
     assert format_date(moment, es) == "viernes 27 de noviembre"
     with pytest.raises(ValueError):
         format_time(datetime(2026, 1, 1))
-    assert format_wait(None, es) == "no disponible"
-    assert format_wait(30, es) == "menos de 1 minuto"
-    assert format_wait(61, es) == "2 min"
-    assert format_wait(2 * 3600 + 60, es) == "2 h 1 min"
