@@ -88,15 +88,11 @@ QUEUE_STATE_MAX_TICKETS = 100  # the head of the line; `waiting` carries the ful
 # flagged tickets further back than the head, listed apart so counters can reprint them
 QUEUE_STATE_MAX_REPRINTS = 50
 STATS_LOOKBACK_DAYS = 7
-# SQL twin of ordering.sort_key (the parameter is ordering.due_limit)
-LINE_ORDER = (
-    "CASE WHEN preference_category != 'none' THEN 0 "
-    "WHEN appointment_due_at IS NOT NULL AND appointment_due_at <= ? THEN 1 ELSE 2 END, "
-    "arrived_at, id"
-)
-_LINE_ORDER_NAMED = LINE_ORDER.replace("?", ":due")
+# the line order in SQL, rendered from hub.domain.ordering (its parameter: ordering.due_limit)
+LINE_ORDER = ordering.order_sql()
+_LINE_ORDER_NAMED = ordering.order_sql(due=":due")
 # One waiting ticket as a TicketView JSON object (see TicketView and _view) from the tickets
-# row joined to `line` (line.ticket_id, line.ahead: its place in LINE_ORDER); the estimate
+# row joined to `line` (line.ticket_id, line.ahead: its place in the line order); the estimate
 # is _estimate's twin. Times are stored as fixed-width ISO text with "+00:00"; "Z" as pydantic.
 _TICKET_VIEW_JSON = (
     "json_object('ticket_id', id, 'number', number, 'service_code', service_code, "
@@ -121,6 +117,11 @@ QUEUE_TICKETS_JSON = (
     "ORDER BY " + _LINE_ORDER_NAMED + " LIMIT :limit)) AS line "
     "JOIN tickets ON tickets.id = line.ticket_id ORDER BY line.ahead"
 )
+# Who is ahead of a ticket in the common line: everyone waiting in a class <= its class.
+COUNT_AHEAD_SQL = (
+    "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND service_code = ? "  # noqa: S608
+    f"AND target_counter_id IS NULL AND id != ? AND ({ordering.class_sql()}) <= ?"
+)
 # How many waiting tickets of a service are flagged for reprint: ix_tickets_reprint alone.
 QUEUE_REPRINTS_COUNT = (
     "SELECT COUNT(*) FROM tickets WHERE needs_reprint = 1 AND status = 'waiting' "
@@ -131,17 +132,13 @@ QUEUE_REPRINTS_COUNT = (
 # head and someone behind it is flagged. The flagged ids come from the partial index
 # ix_tickets_reprint, the places from the covering line index; only the listed rows are read.
 # - few flagged: each one's place counted (one pass over the line index each, no sort);
-_LINE_KEY = (  # LINE_ORDER as a row value of alias {t}, for "is ahead of" comparisons
-    "(CASE WHEN {t}.preference_category != 'none' THEN 0 WHEN {t}.appointment_due_at "
-    "IS NOT NULL AND {t}.appointment_due_at <= :due THEN 1 ELSE 2 END, {t}.arrived_at, {t}.id)"
-)
 QUEUE_REPRINTS_FEW_JSON = (
     "SELECT " + _TICKET_VIEW_JSON + " "  # noqa: S608
     "FROM (SELECT ticket_id, ahead FROM (SELECT f.id AS ticket_id, (SELECT COUNT(*) FROM "
     "tickets AS t WHERE t.status = 'waiting' AND t.service_code = :code AND "
-    + _LINE_KEY.format(t="t")
+    + ordering.key_sql("t", due=":due")
     + " < "
-    + _LINE_KEY.format(t="f")
+    + ordering.key_sql("f", due=":due")
     + ") AS ahead FROM tickets AS f WHERE f.needs_reprint = 1 AND f.status = 'waiting' "
     # LIMIT -1 (none) keeps SQLite from flattening this into the outer query, which would
     # count each place twice (once to filter, once to sort)
@@ -821,14 +818,7 @@ class HubEngine:
         tx.outcome.result = issued.model_dump(mode="json")
 
     def _count_ahead(self, tx: _Tx, service_code: str, ticket_id: str, due: str, klass: int) -> int:
-        return tx.conn.execute(
-            "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND service_code = ? "
-            "AND target_counter_id IS NULL AND id != ? AND "
-            "(CASE WHEN preference_category != 'none' THEN 0 "
-            "WHEN appointment_due_at IS NOT NULL AND appointment_due_at <= ? THEN 1 "
-            "ELSE 2 END) <= ?",
-            (service_code, ticket_id, due, klass),
-        ).fetchone()[0]
+        return tx.conn.execute(COUNT_AHEAD_SQL, (service_code, ticket_id, due, klass)).fetchone()[0]
 
     # ------------------------------------------------------------------ counter commands
 

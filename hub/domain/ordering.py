@@ -1,8 +1,10 @@
 """Order of service: who is next in a service's line, and which line a counter serves next.
 
 Pure functions over ticket rows (mappings with the ``tickets`` columns); no I/O, so the rules
-are tested directly. The engine reads each line's head in SQL with ``LINE_ORDER``, the twin of
-``sort_key`` (the hypothesis state machine checks the published order against a model), and
+are tested directly. The line order is written here once: ``sort_key`` for rows in Python, and
+the same rule rendered for SQLite (``class_sql``, ``order_sql``, ``key_sql``), which the engine
+and its queries use to read a line's head, number a line and count who is ahead;
+tests/hub/domain/test_ordering.py checks that both orders agree on the same data. The engine
 uses ``choose_next`` to pick across the services a counter attends.
 
 Within one service the line is ordered by (class, original arrival, ticket id):
@@ -35,6 +37,28 @@ def priority_class(ticket: Row, *, due_limit: str) -> int:
     if due_at is not None and due_at <= due_limit:
         return APPOINTMENT_DUE
     return REGULAR
+
+
+def class_sql(table: str = "", *, due: str = "?") -> str:
+    """``priority_class`` as an SQL expression over the ``tickets`` columns of ``table`` (an
+    alias; "" for none); ``due`` is the placeholder bound to ``due_limit``."""
+    t = f"{table}." if table else ""
+    return (
+        f"CASE WHEN {t}preference_category != 'none' THEN {PREFERENTIAL} "
+        f"WHEN {t}appointment_due_at IS NOT NULL AND {t}appointment_due_at <= {due} "
+        f"THEN {APPOINTMENT_DUE} ELSE {REGULAR} END"
+    )
+
+
+def order_sql(table: str = "", *, due: str = "?") -> str:
+    """``sort_key`` as an SQL ``ORDER BY`` list (see ``class_sql``)."""
+    t = f"{table}." if table else ""
+    return f"{class_sql(table, due=due)}, {t}arrived_at, {t}id"
+
+
+def key_sql(table: str, *, due: str = "?") -> str:
+    """``sort_key`` as an SQL row value, for "is ahead of" comparisons between two rows."""
+    return f"({order_sql(table, due=due)})"
 
 
 def due_limit(now: datetime, window_min: int) -> str:
