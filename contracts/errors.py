@@ -60,6 +60,8 @@ class ErrorCode(StrEnum):
     MISSING_FIELD = "missing_field"
     # hub: one person, one counter at a time
     SIGNED_IN_ELSEWHERE = "signed_in_elsewhere"
+    # hub: an idempotency key already taken by another device or for another action
+    REQUEST_ID_REUSED = "request_id_reused"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -110,6 +112,7 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_MATTER: "La materia indicada no está en el catálogo.",
     ErrorCode.MISSING_FIELD: "Falta completar un dato obligatorio.",
     ErrorCode.SIGNED_IN_ELSEWHERE: "Su usuario tiene un turno en atención en otra ventanilla.",
+    ErrorCode.REQUEST_ID_REUSED: "El identificador de solicitud ya fue usado en otra solicitud.",
 }
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 SCHEMA_VERSION = 1
 
@@ -92,11 +92,36 @@ class CounterStatus(StrEnum):
 
 class CommandRequest(Envelope):
     """A command to the hub. ``request_id`` is the idempotency key: a retry carries the same
-    one and gets the first answer back; ``correlation_id`` pairs the answer with the ask."""
+    one and gets the first answer back; ``correlation_id`` pairs the answer with the ask.
 
-    correlation_id: str = Field(default_factory=new_id, min_length=1, max_length=64)
-    request_id: str = Field(default_factory=new_id, min_length=8, max_length=64)
+    Read strictly: every envelope field is required (a request without ``request_id`` would
+    get an invented one, and its retry a second ticket) and nothing is coerced (``"1"`` is not
+    a number, ``"no"`` not a boolean). A device builds one with ``CommandRequest.new``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    msg_id: str = Field(min_length=1, max_length=64)
+    ts: datetime
+    correlation_id: str = Field(min_length=1, max_length=64)
+    request_id: str = Field(min_length=8, max_length=64)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def new(
+        cls,
+        params: dict[str, Any] | None = None,
+        *,
+        request_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> CommandRequest:
+        """A fresh request (new ids, now); pass the first ``request_id`` again to retry."""
+        return cls(
+            msg_id=new_id(),
+            ts=utcnow(),
+            correlation_id=correlation_id or new_id(),
+            request_id=request_id or new_id(),
+            params=dict(params or {}),
+        )
 
 
 class ErrorBody(BaseModel):
@@ -113,16 +138,23 @@ class CommandResponse(HubMessage):
     error: ErrorBody | None = None
 
 
-# Params of each action (validated by the hub; unknown fields are refused).
+# Params of each action (validated by the hub; unknown fields are refused, and nothing is
+# coerced: a boolean is true or false, a number a JSON number, a text a JSON string).
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# An enum param takes its value as JSON carries it (a string; anything else is still refused):
+# strict mode alone would want an instance of the Python enum.
+PreferenceParam = Annotated[PreferenceCategory, Strict(False)]
+OutcomeParam = Annotated[Outcome, Strict(False)]
 
 
 class IssueTicketParams(_Params):
     service_code: Code
-    preference_category: PreferenceCategory = PreferenceCategory.NONE
+    preference_category: PreferenceParam = PreferenceCategory.NONE
     dni: Dni | None = None
 
 
@@ -158,7 +190,7 @@ class TicketRef(_Params):
 
 
 class FinishAttentionParams(_Params):
-    outcome: Outcome
+    outcome: OutcomeParam
     note: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 

@@ -153,7 +153,7 @@ class DisplayViewModel(QObject):
     def apply_display_state(self, state: DisplayState) -> None:
         """The full retained state: replaces everything at once (after a reconnect too)."""
         self.current = list(state.current)
-        self.recent = list(state.recent)[: self.recent_limit]
+        self.recent = _once_each(state.recent)[: self.recent_limit]
         self.waiting_counts = dict(state.waiting)
         self.messages = [message for message in state.messages if message.strip()]
         self.has_state = True
@@ -252,3 +252,15 @@ class DisplayViewModel(QObject):
             return
         self.highlighted = None
         self.highlight_changed.emit(None)
+
+
+def _once_each(calls: list[CallView]) -> list[CallView]:
+    """Each ticket number once, at its newest call (the list is newest first): a hub that
+    predates one-per-ticket recent calls lists a recalled ticket again for every recall."""
+    seen: set[str] = set()
+    unique: list[CallView] = []
+    for call in calls:
+        if call.number not in seen:
+            seen.add(call.number)
+            unique.append(call)
+    return unique

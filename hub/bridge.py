@@ -357,6 +357,10 @@ class HubBridge:
         if message.topic.endswith("/availability"):
             self._jobs.put(("availability", (message.topic, bytes(message.payload))))
             return
+        if not message.payload:
+            # An empty payload deletes a retained copy: the hub's own clearing of a stale
+            # request (below) comes back to it on the request topic. Not a request: no answer.
+            return
         if message.retain:
             # A request someone published with retain=True, handed to us because we just
             # subscribed: it is an old ask, not a new one. Never run it; clear it instead.

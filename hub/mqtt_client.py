@@ -178,11 +178,7 @@ class DeviceClient:
         topic: str | None = None,
     ) -> Future[CommandResponse]:
         """Publish a command; the future resolves with its response."""
-        request = CommandRequest(params=params or {})
-        if request_id:
-            request.request_id = request_id
-        if correlation_id:
-            request.correlation_id = correlation_id
+        request = CommandRequest.new(params, request_id=request_id, correlation_id=correlation_id)
         return self.send_raw(
             action,
             request.model_dump_json().encode(),

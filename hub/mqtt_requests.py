@@ -51,8 +51,8 @@ class Rejection:
         return self.response.error.code
 
 
-def error_body(code: ErrorCode, field: str | None = None) -> ErrorBody:
-    return ErrorBody(code=code.value, message=message_es(code), field=field)
+def error_body(code: ErrorCode, field: str | None = None, message: str | None = None) -> ErrorBody:
+    return ErrorBody(code=code.value, message=message or message_es(code), field=field)
 
 
 def error_response(
@@ -61,12 +61,13 @@ def error_response(
     correlation_id: str = UNKNOWN_CORRELATION,
     request_id: str | None = None,
     field: str | None = None,
+    message: str | None = None,
 ) -> CommandResponse:
     return CommandResponse(
         correlation_id=correlation_id,
         request_id=request_id,
         status="error",
-        error=error_body(code, field),
+        error=error_body(code, field, message),
     )
 
 
@@ -93,12 +94,24 @@ def _salvage_ids(document: Any) -> tuple[str, str | None]:
     )
 
 
-def _first_field(error: ValidationError) -> str | None:
+def _refuse_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON (Python's parser reads them unless told not to)."""
+    raise ValueError(f"not JSON: {name}")
+
+
+def _first_problem(error: ValidationError) -> tuple[str | None, str | None]:
+    """The first offending field and a Spanish message naming it (never echoing the value:
+    it may hold a DNI or a password)."""
     for item in error.errors():
         location = ".".join(str(part) for part in item.get("loc", ()))
-        if location:
-            return location
-    return None
+        if not location:
+            continue
+        if item["type"] == "missing":
+            return location, f"Falta el campo obligatorio: {location}."
+        if item["type"] == "extra_forbidden":
+            return location, f"Campo no admitido: {location}."
+        return location, f"Valor no válido en el campo {location}."
+    return None, None
 
 
 def decode_request(topic: RequestTopic, payload: bytes) -> Command | Rejection:
@@ -110,8 +123,8 @@ def decode_request(topic: RequestTopic, payload: bytes) -> Command | Rejection:
     if len(payload) > MAX_PAYLOAD_BYTES:
         return reject(ErrorCode.PAYLOAD_TOO_LARGE)
     try:
-        document = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        document = json.loads(payload, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         return reject(ErrorCode.MALFORMED_JSON)
     correlation, request_id = _salvage_ids(document)
     if not isinstance(document, dict):
@@ -120,10 +133,16 @@ def decode_request(topic: RequestTopic, payload: bytes) -> Command | Rejection:
     if type(version) is not int or version != SCHEMA_VERSION:
         return reject(ErrorCode.UNSUPPORTED_VERSION, correlation, request_id=request_id, field="v")
     try:
-        request = CommandRequest.model_validate(document)
+        # strict and from the JSON itself: every envelope field present, nothing coerced
+        request = CommandRequest.model_validate_json(payload)
     except ValidationError as exc:
+        field, message = _first_problem(exc)
         return reject(
-            ErrorCode.INVALID_PAYLOAD, correlation, request_id=request_id, field=_first_field(exc)
+            ErrorCode.INVALID_PAYLOAD,
+            correlation,
+            request_id=request_id,
+            field=field,
+            message=message,
         )
     ids = {"correlation": request.correlation_id, "request_id": request.request_id}
     try:

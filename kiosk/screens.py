@@ -92,7 +92,7 @@ class SampleHub(QObject):
     def request(self, action, params=None, timeout_s: float = 8.0):  # noqa: ANN001
         from qtcommon.hub_client import PendingRequest
 
-        request = CommandRequest(params=dict(params or {}))
+        request = CommandRequest.new(params)
         pending = PendingRequest(str(action), "sample", request, timeout_s)
         self.pending.append(pending)
         make = self.answer.get(str(action))

@@ -243,9 +243,7 @@ class HubClient(QObject):
         user repeats after a timeout without risking it being applied twice."""
         if isinstance(params, BaseModel):
             params = params.model_dump(mode="json", exclude_none=True)
-        request = CommandRequest(params=dict(params or {}))
-        if request_id:
-            request.request_id = request_id
+        request = CommandRequest.new(params, request_id=request_id)
         topic = topics.request_topic(self.sede, self.role, self.device_id, action)
         pending = PendingRequest(str(action), topic, request, timeout_s, parent=self)
         pending._timer.timeout.connect(lambda: self._expire(pending))

@@ -84,6 +84,8 @@ ACTIVE = ("waiting", "called", "serving", "parked")
 IN_HAND = ("called", "serving")
 FINAL = ("done", "no_show", "cancelled")
 RECENT_CALLS = 10
+#: calls read at most per recent call shown (recalls of the same tickets are skipped)
+RECENT_CALLS_SCAN = 10
 QUEUE_STATE_MAX_TICKETS = 100  # the head of the line; `waiting` carries the full count
 # flagged tickets further back than the head, listed apart so counters can reprint them
 QUEUE_STATE_MAX_REPRINTS = 50
@@ -587,14 +589,18 @@ class HubEngine:
         ).fetchone()
         if row is None:
             return None
-        if (row["actor_role"], row["actor_device"], row["action"]) != (
-            str(actor.role),
-            actor.device_id,
-            str(action),
-        ):
+        if (row["actor_role"], row["actor_device"]) != (str(actor.role), actor.device_id):
             return _fail(
                 _error(
-                    ErrorCode.CONFLICT,
+                    ErrorCode.REQUEST_ID_REUSED,
+                    "El identificador de solicitud ya fue usado por otro dispositivo.",
+                    "request_id",
+                )
+            )
+        if row["action"] != str(action):
+            return _fail(
+                _error(
+                    ErrorCode.REQUEST_ID_REUSED,
                     "El identificador de solicitud ya fue usado para otra acción.",
                     "request_id",
                 )
@@ -2087,14 +2093,24 @@ class HubEngine:
             "SELECT * FROM tickets WHERE status IN ('called', 'serving') "
             "AND counter_id IS NOT NULL ORDER BY called_at DESC"
         ).fetchall()
-        recent = conn.execute(
-            "SELECT t.number, e.service_code, e.counter_id, e.at, "
-            "json_extract(e.details, '$.recalls') AS recalls, e.event_type "
+        # newest call first, one per ticket: a recall moves its ticket to the top instead of
+        # repeating it and pushing other calls out (read down the calls index, stop when full)
+        recent: list[sqlite3.Row] = []
+        seen_tickets: set[str] = set()
+        for r in conn.execute(
+            "SELECT e.ticket_id, t.number, e.service_code, e.counter_id, e.at, "
+            "json_extract(e.details, '$.recalls') AS recalls "
             "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
             "WHERE e.event_type IN ('called', 'recalled') ORDER BY e.at DESC, e.id DESC "
             "LIMIT ?",
-            (RECENT_CALLS,),
-        ).fetchall()
+            (RECENT_CALLS * RECENT_CALLS_SCAN,),
+        ):
+            if r["ticket_id"] in seen_tickets or r["counter_id"] not in self._counters:
+                continue
+            seen_tickets.add(r["ticket_id"])
+            recent.append(r)
+            if len(recent) == RECENT_CALLS:
+                break
         waiting = {code: self._line_counts(conn, code)[0] for code in self._services}
         current: list[CallView] = []
         seen: set[str] = set()
@@ -2114,7 +2130,6 @@ class HubEngine:
                     r["number"], r["service_code"], r["counter_id"], r["at"], int(r["recalls"] or 0)
                 )
                 for r in recent
-                if r["counter_id"] in self._counters
             ],
             waiting=waiting,
             messages=list(self._messages),

@@ -5,6 +5,7 @@ the field named (devices -> hub, hub -> central)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel, ValidationError
@@ -51,7 +52,17 @@ def test_a_field_added_inside_a_pulled_change_is_read_past():
 @pytest.mark.parametrize(
     ("model", "document"),
     [
-        (messages.CommandRequest, {"v": 1, "params": {}}),
+        (
+            messages.CommandRequest,
+            {
+                "v": 1,
+                "msg_id": "m-1",
+                "ts": datetime(2026, 11, 27, 14, 3, tzinfo=UTC),
+                "correlation_id": "c-1",
+                "request_id": "k1-000001",
+                "params": {},
+            },
+        ),
         (sync.PushBatch, {"v": 1, "sede_id": "s1", "hub_epoch": 1, "events": []}),
         (sync.HubHealth, {"backlog": 0}),
     ],

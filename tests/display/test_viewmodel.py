@@ -83,6 +83,21 @@ def test_call_event_shows_at_once_and_recent_list_is_newest_first_without_repeat
     assert sorted(c.number for c in model.current) == ["A001", "A002", "A003"]
 
 
+def test_a_retained_state_listing_a_recalled_ticket_twice_shows_it_once(qtbot):
+    """An older hub repeats a recalled ticket in `recent` once per recall: the display keeps its
+    newest call and the other calls stay on screen."""
+    model = DisplayViewModel(recent_limit=4, now=lambda: NOW)
+    recent = [call("A001", 1, recalls=2), call("A001", 1, recalls=1), call("A003", 3)]
+    recent += [call("A001", 1), call("A002", 2), call("P001", 2)]
+    model.apply_display_state(DisplayState(current=[], recent=recent, waiting={}))
+    assert [(c.number, c.recalls) for c in model.recent] == [
+        ("A001", 2),
+        ("A003", 0),
+        ("A002", 0),
+        ("P001", 0),
+    ]
+
+
 def test_recent_list_is_capped(qtbot):
     model = DisplayViewModel(recent_limit=4, now=lambda: NOW)
     for index in range(10):

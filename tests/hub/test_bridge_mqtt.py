@@ -181,13 +181,13 @@ def test_late_display_gets_the_full_current_state(hub, sede_id):
 
 
 def _oversized() -> bytes:
-    request = json.loads(CommandRequest(params={"service_code": "orientacion"}).model_dump_json())
+    request = json.loads(CommandRequest.new({"service_code": "orientacion"}).model_dump_json())
     request["params"]["padding"] = "x" * MAX_PAYLOAD_BYTES
     return json.dumps(request).encode()
 
 
 def _request(params: dict, **envelope) -> bytes:
-    body = json.loads(CommandRequest(params=params).model_dump_json())
+    body = json.loads(CommandRequest.new(params).model_dump_json())
     body.update(envelope)
     return json.dumps(body).encode()
 

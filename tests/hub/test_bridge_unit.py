@@ -39,7 +39,7 @@ def _topic(role: str = "kiosk", action: str = "issue_ticket") -> RequestTopic:
 
 
 def _payload(**fields: Any) -> bytes:
-    return json.dumps(json.loads(CommandRequest(**fields).model_dump_json())).encode()
+    return json.dumps(json.loads(CommandRequest.new(**fields).model_dump_json())).encode()
 
 
 def test_valid_request_decodes_to_command():
@@ -74,7 +74,8 @@ def test_bad_payloads_get_stable_codes(payload, code, correlation):
 
 
 def test_invalid_payload_names_the_field():
-    decoded = decode_request(_topic(), b'{"v": 1, "correlation_id": "c", "request_id": "short"}')
+    body = json.loads(_payload())
+    decoded = decode_request(_topic(), json.dumps({**body, "request_id": "short"}).encode())
     assert isinstance(decoded, Rejection)
     assert decoded.code == ErrorCode.INVALID_PAYLOAD
     assert decoded.response.error.field == "request_id"
@@ -309,7 +310,7 @@ def test_a_retained_request_is_never_run_and_gets_cleared(mqtt_broker, sede_id):
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2)
     publisher.connect(mqtt_broker.host, mqtt_broker.port)
     publisher.loop_start()
-    body = CommandRequest(params={"service_code": "orientacion"}).model_dump_json().encode()
+    body = CommandRequest.new({"service_code": "orientacion"}).model_dump_json().encode()
     publisher.publish(topic, body, qos=1, retain=True).wait_for_publish(5)
 
     engine = DoubleEngine(sede_id)

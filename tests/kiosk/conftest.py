@@ -97,7 +97,7 @@ class FakeHub(QObject):
         self.config_changed.emit(sede)
 
     def request(self, action, params=None, timeout_s: float = 8.0) -> PendingRequest:
-        request = CommandRequest(params=dict(params or {}))
+        request = CommandRequest.new(params)
         pending = PendingRequest(str(action), "fake/topic", request, timeout_s)
         self.requests.append((str(action), dict(params or {}), pending))
         return pending

@@ -147,10 +147,25 @@ def test_recall_counts_then_no_show_after_max_recalls(make_config, engine_factor
     assert first.result["no_show"] is False and first.calls[0].call.recalls == 1
     second = hub.counter("v1", "recall")
     assert second.calls[0].call.recalls == 2
-    assert [c.recalls for c in engine.display_state().recent] == [2, 1, 0]
+    # one entry per ticket, at its newest call (it used to be listed once per recall)
+    assert [(c.number, c.recalls) for c in engine.display_state().recent] == [("A001", 2)]
     third = hub.ok(hub.counter("v1", "recall"))
     assert third["no_show"] is True and third["ticket"]["status"] == "no_show"
     assert engine.counter_state("v1").current is None
+
+
+def test_a_recall_moves_its_ticket_to_the_top_of_recent_calls_without_repeating_it(hub, engine):
+    hub.open("v1")
+    hub.open("v2", "luis")
+    for _ in range(10):
+        hub.issue()
+    assert hub.call_next("v1")["number"] == "A001"
+    served = [hub.serve("v2")["number"] for _ in range(9)]  # A002..A010
+    hub.ok(hub.counter("v1", "recall"))
+    hub.ok(hub.counter("v1", "recall"))
+    recent = engine.display_state().recent
+    assert [c.number for c in recent] == ["A001", *reversed(served)]
+    assert recent[0].recalls == 2 and recent[0].counter_id == "v1"
 
 
 def test_call_specific_ticket_by_number_or_id(hub, unchanged):

@@ -94,7 +94,7 @@ def test_a_request_id_repeated_in_a_batch_is_a_replay_of_its_first_use(engine, d
     first, again, conflict, rejected, retried = outcomes
     assert first.ok and not first.replayed
     assert again.ok and again.replayed and again.result == first.result
-    assert conflict.error.code == ErrorCode.CONFLICT
+    assert conflict.error.code == ErrorCode.REQUEST_ID_REUSED
     assert rejected.error.code == ErrorCode.UNKNOWN_SERVICE
     assert retried.ok and not retried.replayed
     assert retried.result["ticket"]["number"] == "A002"

@@ -58,7 +58,7 @@ def test_retry_with_same_request_id_returns_first_answer_and_changes_nothing(hub
     assert hub.issue()["number"] == "A002"
 
 
-def test_request_id_reused_for_another_action_is_a_conflict(hub, unchanged):
+def test_request_id_reused_by_another_device_names_that_cause(hub, unchanged):
     hub.kiosk("issue_ticket", service_code="orientacion", request_id="same-id-777")
     with unchanged():
         other = hub.kiosk(
@@ -67,7 +67,17 @@ def test_request_id_reused_for_another_action_is_a_conflict(hub, unchanged):
             service_code="orientacion",
             request_id="same-id-777",
         )
-    assert other.error.code == ErrorCode.CONFLICT
+    assert other.error.code == ErrorCode.REQUEST_ID_REUSED
+    assert other.error.field == "request_id"
+    assert other.error.message == "El identificador de solicitud ya fue usado por otro dispositivo."
+
+
+def test_request_id_reused_for_another_action_names_that_cause(hub, unchanged):
+    hub.kiosk("issue_ticket", service_code="orientacion", request_id="same-id-778")
+    with unchanged():
+        other = hub.kiosk("checkin_appointment", dni="40718263", request_id="same-id-778")
+    assert other.error.code == ErrorCode.REQUEST_ID_REUSED
+    assert other.error.message == "El identificador de solicitud ya fue usado para otra acción."
 
 
 def test_preferential_ticket_goes_ahead_of_regular_line(hub, engine):
