@@ -31,7 +31,7 @@ from contracts.sync import PullPage, PushAck, RecordType, software_release
 from sync import hub_store
 from sync.protocol.ack import central_behind, epoch_restored
 from sync.protocol.backoff import backoff_delay, parse_retry_after
-from sync.protocol.batching import take_batch
+from sync.protocol.batching import BatchSizer, take_batch
 
 log = logging.getLogger(__name__)
 AGENT_VERSION = software_release()
@@ -74,8 +74,11 @@ class AgentSettings(BaseSettings):
     device_token_file: Path | None = None
     push_interval_s: float = Field(default=10.0, gt=0)
     pull_interval_s: float = Field(default=30.0, gt=0)
-    batch_events: int = Field(default=1000, ge=1, le=5000)
+    batch_events: int = Field(default=1000, ge=1, le=5000)  # the most a push carries
     batch_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # what one push should take: batches shrink when pushes are slower (slow link), grow
+    # back when faster (sync.protocol.batching.BatchSizer)
+    push_target_s: float = Field(default=5.0, gt=0)
     timeout_s: float = Field(default=20.0, gt=0)
     verify_tls: bool = True
     backoff_base_s: float = Field(default=1.0, gt=0)
@@ -101,13 +104,17 @@ class _Encoded:
     epoch: int
     base: int
     last: int
+    count: int  # events in it
 
 
 class RetryLater(Exception):
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after_s: float | None = None, *, timed_out: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
+        self.timed_out = timed_out  # no answer within the timeout (a slow link, or none)
 
 
 @dataclass
@@ -147,6 +154,7 @@ class SyncAgent:
         token: str,
         batch_events: int = 1000,
         batch_bytes: int = 2 * 1024 * 1024,
+        push_target_s: float = 5.0,
         pull_limit: int = 500,
         push_interval_s: float = 10.0,
         pull_interval_s: float = 30.0,
@@ -159,7 +167,9 @@ class SyncAgent:
     ) -> None:
         self.db_path = Path(db_path)
         self.conn = hub_store.open_db(self.db_path)
-        self.batch_events = batch_events
+        # the batch size follows the time pushes take, up to batch_events
+        self._sizer = BatchSizer(ceiling=batch_events, target_s=push_target_s)
+        self._sizer_lock = threading.Lock()  # answers are read on the push threads
         self.batch_bytes = batch_bytes
         self.pull_limit = pull_limit
         self.push_interval_s = push_interval_s
@@ -177,6 +187,9 @@ class SyncAgent:
         self.window = max(1, window)
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()  # one push or pull at a time in this agent
+        # one run of each job at a time; a run due while one is going returns at once (the
+        # running push picks up whatever was committed meanwhile): see start()
+        self._running = {"push": threading.Lock(), "pull": threading.Lock()}
         self._push_backoff = _Backoff(backoff_base_s, backoff_cap_s)
         self._pull_backoff = _Backoff(backoff_base_s, backoff_cap_s)
         self._stop = threading.Event()
@@ -197,6 +210,7 @@ class SyncAgent:
             token=token,
             batch_events=settings.batch_events,
             batch_bytes=settings.batch_bytes,
+            push_target_s=settings.push_target_s,
             push_interval_s=settings.push_interval_s,
             pull_interval_s=settings.pull_interval_s,
             timeout_s=settings.timeout_s,
@@ -233,9 +247,10 @@ class SyncAgent:
                         ready = self._encode_next(epoch, base, after)
                     if ready is None:
                         return
-                    body, last, ready = ready.body, ready.last, None
+                    body, last, count, ready = ready.body, ready.last, ready.count, None
                     known = hub_store.sent_through(self.conn)
-                    inflight.append((self._send_async(body), epoch, base, not inflight, known))
+                    answer = self._send_async(body, count)
+                    inflight.append((answer, epoch, base, not inflight, known))
                     after = last
 
             try:
@@ -247,7 +262,7 @@ class SyncAgent:
                             break
                         body = self._body(epoch, [], dispatched=0)
                         known = hub_store.sent_through(self.conn)
-                        inflight.append((self._send_async(body), epoch, base, True, known))
+                        inflight.append((self._send_async(body, 0), epoch, base, True, known))
                     if ready is None and len(inflight) >= self.window:
                         ready = self._encode_next(epoch, base, after)
                     future, sent_epoch, sent_base, alone, known = inflight.popleft()
@@ -275,21 +290,51 @@ class SyncAgent:
 
     def _encode_next(self, epoch: int, base: int, after: int) -> _Encoded | None:
         """The request body of the pending events after wire seq ``after`` (None: none)."""
-        events = hub_store.pending_events(self.conn, self.batch_events, after_wire=after)
+        size = self.batch_events
+        events = hub_store.pending_events(self.conn, size, after_wire=after)
         if not events:
             return None
-        batch, oversized = take_batch(
-            events, max_events=self.batch_events, max_bytes=self.batch_bytes
-        )
+        batch, oversized = take_batch(events, max_events=size, max_bytes=self.batch_bytes)
         stub_all, self._force_stub = self._force_stub, False
         wire = [self._wire(e, stub=stub_all or e in oversized) for e in batch]
         last = batch[-1]["seq"]
-        return _Encoded(self._body(epoch, wire, dispatched=last), epoch, base, last)
+        return _Encoded(self._body(epoch, wire, dispatched=last), epoch, base, last, len(batch))
 
-    def _send_async(self, body: bytes) -> Future:
+    @property
+    def batch_events(self) -> int:
+        """How many events the next push carries at most (follows the link: BatchSizer)."""
+        with self._sizer_lock:
+            return self._sizer.events
+
+    def _send_async(self, body: bytes, count: int) -> Future:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="sync-push")
-        return self._pool.submit(self._request, "POST", "/api/v1/sync/push", content=body)
+        return self._pool.submit(self._push, body, count)
+
+    def _push(self, body: bytes, count: int) -> httpx.Response:
+        """One push request of ``count`` events; the time its answer took sizes the next."""
+        started = time.monotonic()
+        try:
+            response = self._request("POST", "/api/v1/sync/push", content=body)
+        except RetryLater as exc:
+            if exc.timed_out:
+                with self._sizer_lock:
+                    size = self._sizer.timed_out(sent=count)
+                log.info("sync push of %s events timed out; next at most %s", count, size)
+            raise
+        if response.status_code < 300:
+            elapsed = time.monotonic() - started
+            with self._sizer_lock:
+                before = self._sizer.events
+                size = self._sizer.took(sent=count, elapsed_s=elapsed)
+            if size != before:
+                log.info(
+                    "sync push of %s events took %.1f s; batches now at most %s",
+                    count,
+                    elapsed,
+                    size,
+                )
+        return response
 
     @staticmethod
     def _drain(inflight: deque) -> None:
@@ -397,8 +442,11 @@ class SyncAgent:
                 log.warning("hub restored from a backup: new sync epoch %s", new_epoch)
                 return None
         if response.status_code == 413:  # split: halve, down to one event sent as a stub
-            if self.batch_events > 1:
-                self.batch_events = max(1, self.batch_events // 2)
+            with self._sizer_lock:
+                size = self._sizer.events
+                if size > 1:
+                    self._sizer.too_large(sent=size)
+            if size > 1:
                 self.batch_bytes = max(1024, self.batch_bytes // 2)
             else:
                 self._force_stub = True
@@ -477,6 +525,10 @@ class SyncAgent:
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             return self._client.request(method, path, headers=self._headers, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise RetryLater(
+                f"la central no respondió a tiempo ({type(exc).__name__})", timed_out=True
+            ) from None
         except httpx.HTTPError as exc:
             raise RetryLater(f"sin conexión con la central ({type(exc).__name__})") from None
 
@@ -488,6 +540,9 @@ class SyncAgent:
     def _guarded(self, name: str, backoff: _Backoff, job: Any) -> None:
         if self._stop.is_set() or not backoff.ready():
             return
+        running = self._running[name]
+        if not running.acquire(blocking=False):
+            return  # the run in progress drains what this one would have sent
         try:
             job()
         except RetryLater as exc:
@@ -500,6 +555,8 @@ class SyncAgent:
             log.exception("sync %s crashed; retry in %.1f s", name, delay)
         else:
             backoff.succeeded()
+        finally:
+            running.release()
 
     def _record_error(self, message: str) -> None:
         try:
@@ -529,7 +586,11 @@ class SyncAgent:
             seconds=self.push_interval_s,
             id="push",
             next_run_time=now,
-            max_instances=1,
+            # 2, not 1: a run falling due while a slow push is still going (every interval,
+            # and at each commit the watcher sees) would make APScheduler warn "maximum number
+            # of running instances reached" each time; the second instance returns at once
+            # instead (_guarded), silently
+            max_instances=2,
             coalesce=True,
             misfire_grace_time=None,
         )
@@ -539,7 +600,7 @@ class SyncAgent:
             seconds=self.pull_interval_s,
             id="pull",
             next_run_time=now,
-            max_instances=1,
+            max_instances=2,
             coalesce=True,
             misfire_grace_time=None,
         )
@@ -556,6 +617,8 @@ class SyncAgent:
             while not self._stop.wait(0.1):
                 current = watch.execute("PRAGMA data_version").fetchone()[0]
                 if current != last and self._push_backoff.ready():
+                    if self._running["push"].locked():
+                        continue  # the running push reads the new events itself
                     last = current
                     job = self._scheduler.get_job("push") if self._scheduler else None
                     if job is not None:

@@ -8,6 +8,7 @@ Retry-After when more batches are being applied than ``ALEGRA_SYNC_MAX_CONCURREN
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 from pathlib import Path as FsPath
@@ -20,6 +21,7 @@ from pydantic_core import from_json
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from central.auth.deps import Authorized, SessionDep, current_device, require
 from central.auth.policy import ALLOWED_SCOPES, ScopeKind
@@ -72,6 +74,7 @@ class _Gate:
         self._sem.release()
 
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/sync", tags=["sincronización"], responses=ERROR_RESPONSES)
 DeviceDep = Annotated[Device, Depends(current_device)]
 
@@ -115,7 +118,17 @@ async def push(request: Request, device: DeviceDep, session: SessionDep) -> Any:
     """A hub sends a batch of its outbox; central applies it once and answers with the
     highest contiguous sequence it holds for that epoch."""
     settings = _settings(request)
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:
+        # the hub gave up mid-upload (its timeout, a cut link): nothing was read, nothing is
+        # applied, and it sends the batch again; routine on a bad link, not a server error
+        log.warning(
+            "sync push: the hub disconnected before its batch arrived (sede %s); it will "
+            "send it again",
+            device.sede_id,
+        )
+        return Response(status_code=499)  # "client closed request", as proxies log it
     if len(body) > settings.max_batch_bytes:
         return error_response(
             request,
