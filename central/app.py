@@ -128,6 +128,9 @@ def create_app(
     if importlib.util.find_spec("central.cases") is not None:
         importlib.import_module("central.cases").install(app, web=web)
 
+    # Module 04, extrajudicial conciliation (central/conciliation/): API, pages, verification.
+    importlib.import_module("central.conciliation").install(app, web=web)
+
     # Module 01 (central/activities/): its API and, with the web UI, its pages.
     importlib.import_module("central.activities.views").install(app, web=web)
 

@@ -24,6 +24,22 @@ from central.cases.models import (
     CaseSequence,
 )
 from central.citizens.models import Citizen, CitizenMerge, EligibilityStatement
+from central.conciliation.models import (
+    ConcActa,
+    ConcActaVoid,
+    ConcAttendance,
+    ConcCertifiedCopy,
+    ConcClaim,
+    ConcEvent,
+    ConcFile,
+    ConcInvitation,
+    ConcObligation,
+    ConcParty,
+    ConcProfessional,
+    ConcSequence,
+    ConcSession,
+)
+from central.core.signed import SignedDocument
 from central.devices.models import Device, EnrollmentCode
 from central.org.models import Counter, CounterService, District, OpeningHours, Sede, SedeService
 from central.sensitive.models import SensitiveNote
@@ -46,6 +62,19 @@ __all__ = [
     "CaseReferral",
     "CaseSequence",
     "Citizen",
+    "ConcActa",
+    "ConcActaVoid",
+    "ConcAttendance",
+    "ConcCertifiedCopy",
+    "ConcClaim",
+    "ConcEvent",
+    "ConcFile",
+    "ConcInvitation",
+    "ConcObligation",
+    "ConcParty",
+    "ConcProfessional",
+    "ConcSequence",
+    "ConcSession",
     "CitizenMerge",
     "Counter",
     "CounterService",
@@ -60,6 +89,7 @@ __all__ = [
     "Sede",
     "SedeService",
     "SensitiveNote",
+    "SignedDocument",
     "TokenFamily",
     "User",
     "UserProfile",

@@ -24,6 +24,9 @@ class CentralSettings(BaseSettings):
     institution_name: str = "Ministerio de Justicia y Derechos Humanos"
     service_name: str = "Dirección General de Defensa Pública y Acceso a la Justicia"
     system_name: str = "ALEGRA"
+    # where citizens reach central: the QR of every signed document points to its public
+    # verification page under this URL
+    public_base_url: str = "http://127.0.0.1:8000"
 
     # tokens and sessions
     access_token_minutes: int = Field(default=10, ge=1, le=120)

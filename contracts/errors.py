@@ -62,6 +62,13 @@ class ErrorCode(StrEnum):
     SIGNED_IN_ELSEWHERE = "signed_in_elsewhere"
     # hub: an idempotency key already taken by another device or for another action
     REQUEST_ID_REUSED = "request_id_reused"
+    # central: extrajudicial conciliation (Module 04)
+    NOT_CONCILIABLE = "not_conciliable"
+    VIOLENCE_BLOCK = "violence_block"
+    ACTA_ISSUED = "acta_issued"
+    ACTA_INCOMPLETE = "acta_incomplete"
+    HEARING_PERIOD_EXPIRED = "hearing_period_expired"
+    ATTENDANCE_CONTRADICTS = "attendance_contradicts"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -113,6 +120,12 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.MISSING_FIELD: "Falta completar un dato obligatorio.",
     ErrorCode.SIGNED_IN_ELSEWHERE: "Su usuario tiene un turno en atención en otra ventanilla.",
     ErrorCode.REQUEST_ID_REUSED: "El identificador de solicitud ya fue usado en otra solicitud.",
+    ErrorCode.NOT_CONCILIABLE: "La materia indicada no es conciliable.",
+    ErrorCode.VIOLENCE_BLOCK: "No procede la conciliación: hay un indicador de violencia familiar o medidas de protección. Derive el caso a defensa de víctimas.",
+    ErrorCode.ACTA_ISSUED: "El acta ya fue emitida y no puede modificarse; un acta defectuosa se reemplaza mediante una nueva sesión.",
+    ErrorCode.ACTA_INCOMPLETE: "El acta no puede emitirse: falta un contenido obligatorio (Art. 16).",
+    ErrorCode.HEARING_PERIOD_EXPIRED: "Venció el plazo de la audiencia única y no hay una prórroga acordada por las partes.",
+    ErrorCode.ATTENDANCE_CONTRADICTS: "La forma de conclusión no corresponde a la asistencia registrada.",
 }
 
 

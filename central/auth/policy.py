@@ -138,6 +138,12 @@ ACTIONS: dict[str, str] = {
     "activities.plan": "Programar metas mensuales de los profesionales de una sede",
     "activities.record": "Registrar actividades (charlas, campañas, capacitaciones, visitas)",
     "supervision.read": "Supervisar lo programado frente a lo ejecutado, productividad y carga; exportar",
+    # Module 04: extrajudicial conciliation
+    "conciliation.read": "Ver expedientes de conciliación, actas y la bandeja del conciliador",
+    "conciliation.write": "Registrar solicitudes, sesiones, invitaciones, asistencia, acuerdos y emitir actas",
+    "conciliation.designate": "Designar conciliador y abogado verificador; registrar sus datos de registro",
+    "conciliation.verify": "Dar conformidad al acta como abogado verificador",
+    "conciliation.registry": "Ver y exportar el registro de actas; anular números con su motivo",
 }
 
 # Reads of these actions are themselves written to the audit log.
@@ -230,6 +236,19 @@ POLICY: dict[str, dict[Profile, Reach]] = {
     "activities.plan": {_ADMIN: _N, _DIR: _A, _COORD: _A},
     "activities.record": {_DIR: _A, _COORD: _A, **{p: _A for p in _STAFF + _SENSITIVE_STAFF}},
     "supervision.read": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    # Module 04 (central.conciliation): conciliators run their files, the coordinator
+    # designates and keeps the registry, the verifying lawyer approves actas.
+    "conciliation.read": {
+        _ADMIN: _N,
+        _DIR: _A,
+        _COORD: _A,
+        Profile.CONCILIADOR: _A,
+        Profile.ABOGADO_VERIFICADOR: _A,
+    },
+    "conciliation.write": {_COORD: _A, Profile.CONCILIADOR: _A},
+    "conciliation.designate": {_COORD: _A},
+    "conciliation.verify": {Profile.ABOGADO_VERIFICADOR: _A},
+    "conciliation.registry": {_ADMIN: _N, _DIR: _A, _COORD: _A, Profile.ABOGADO_VERIFICADOR: _A},
 }
 
 # Which profiles a holder of a profile may grant (no privilege escalation through user admin).

@@ -1,0 +1,75 @@
+"""The conciliation flow through the API, from the solicitud to a signed acta, and each of the
+six ways a file ends."""
+
+from __future__ import annotations
+
+import subprocess
+
+from sqlmodel import select
+
+from central.audit.models import AuditEvent
+from central.core.signing import validate
+from central.sync import models as sync_tables
+
+
+def pdf_text(pdf: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def test_solicitud_to_signed_acta(centre, client, app, db):
+    file, hearing = centre.to_audiencia()
+    assert file["state"] == "audiencia"
+    assert file["first_session_on"] is not None
+    centre.agree(file, hearing)
+    response = centre.issue(file)
+    acta = response.json()
+    assert acta["number_text"].startswith("000001-")
+    pdf = client.get(f"/api/v1/conciliation/actas/{acta['id']}/pdf", headers=centre.conciliator)
+    assert pdf.status_code == 200
+    check = validate(pdf.content, app.state.signing_identity)
+    assert check.intact and check.valid and check.trusted
+    text = pdf_text(pdf.content)
+    assert f"ACTA DE CONCILIACIÓN N° {acta['number_text']}" in text
+    assert "Pensión de alimentos" in text or "pensión de alimentos" in text
+    # the public verification page, without signing in
+    page = client.get(f"/verificar/{acta['verification_code']}")
+    assert page.status_code == 200
+    assert acta["pdf_sha256"] in page.text and "vigente" in page.text
+    assert "Quispe" not in page.text  # nothing personal
+    # every step audited
+    actions = set(
+        db.exec(
+            select(AuditEvent.action).where(AuditEvent.entity_id.in_([file["id"], acta["id"]]))
+        ).all()
+    )
+    assert {
+        "conciliation.solicitud",
+        "conciliation.designate",
+        "conciliation.conclude",
+        "conciliation.acta_issue",
+    } <= actions
+    # hearings became appointments at the sede, one per party with a DNI
+    rows = db.connection().execute(select(sync_tables.sync_appointment)).mappings().all()
+    assert len(rows) == 2 and {r["service_code"] for r in rows} == {"conciliacion"}
+    db.rollback()
+
+
+def test_issued_acta_is_never_edited(centre, client, db):
+    file, hearing = centre.to_audiencia()
+    centre.agree(file, hearing)
+    acta = centre.issue(file).json()
+    for method, url, body in (
+        ("PATCH", f"/api/v1/conciliation/actas/{acta['id']}", {"number_text": "x"}),
+        ("PUT", f"/api/v1/conciliation/files/{file['id']}/obligations", {"obligations": []}),
+        (
+            "POST",
+            f"/api/v1/conciliation/files/{file['id']}/conclusion",
+            {"way": "falta_acuerdo", "session_id": hearing["id"]},
+        ),
+        ("POST", f"/api/v1/conciliation/files/{file['id']}/acta", None),
+    ):
+        response = client.request(method, url, json=body, headers=centre.conciliator)
+        assert response.status_code == 409, (url, response.text)
+        assert response.json()["code"] == "acta_issued"
