@@ -104,7 +104,7 @@ def run(
         port=mqtt.port,
     )
     bridge.start()
-    # WAN sync with central when ALEGRA_SYNC_CENTRAL_URL and a device credential are set
+    # WAN sync with central once enrolled: ALEGRA_SYNC_* or what `alegra sync enroll --db` recorded
     from sync.agent import SyncAgent
 
     agent = SyncAgent.from_settings(db_path)

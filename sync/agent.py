@@ -95,6 +95,50 @@ class AgentSettings(BaseSettings):
     def configured(self) -> bool:
         return bool(self.central_url and self.token())
 
+    def with_enrolment(self, conn: Any) -> AgentSettings:
+        """These settings, completed by what ``alegra sync enroll --db`` recorded in the hub
+        file (central's URL, where the credential file is) for whatever the environment
+        leaves unset: the environment wins, the hub file makes the agent and ``alegra hub
+        status`` work without it."""
+        state = hub_store.get_state(conn)
+        update: dict[str, Any] = {}
+        if not self.central_url and state.get(ENROLLED_URL):
+            update["central_url"] = state[ENROLLED_URL]
+        if (
+            self.device_token is None
+            and self.device_token_file is None
+            and state.get(ENROLLED_TOKEN_FILE)
+        ):
+            update["device_token_file"] = Path(state[ENROLLED_TOKEN_FILE])
+        return self.model_copy(update=update) if update else self
+
+    def credential_source(self) -> str | None:
+        """Where the credential comes from (never the credential itself)."""
+        if self.device_token is not None:
+            return "ALEGRA_SYNC_DEVICE_TOKEN"
+        return str(self.device_token_file) if self.device_token_file is not None else None
+
+
+# sync_state keys in the hub file: the enrolment (written by `alegra sync enroll --db`) and the
+# configuration the agent last started with; never the credential itself
+ENROLLED_URL = "enrolled_central_url"
+ENROLLED_TOKEN_FILE = "enrolled_device_token_file"  # noqa: S105 - a key, not a secret
+AGENT_URL = "agent_central_url"
+AGENT_CREDENTIAL = "agent_credential"
+AGENT_STARTED_AT = "agent_started_at"
+AGENT_STOPPED_AT = "agent_stopped_at"
+
+
+def record_enrolment(db_path: Path, *, central_url: str, token_file: Path) -> None:
+    """Remember in the hub file where central is and where its credential is kept."""
+    conn = hub_store.open_db(db_path)
+    try:
+        hub_store.write_state(
+            conn, **{ENROLLED_URL: central_url, ENROLLED_TOKEN_FILE: str(token_file.resolve())}
+        )
+    finally:
+        conn.close()
+
 
 @dataclass(frozen=True)
 class _Encoded:
@@ -164,8 +208,11 @@ class SyncAgent:
         backoff_cap_s: float = 120.0,
         window: int = 2,
         client: httpx.Client | None = None,
+        credential_source: str | None = None,
     ) -> None:
         self.db_path = Path(db_path)
+        self.central_url = central_url
+        self.credential_source = credential_source
         self.conn = hub_store.open_db(self.db_path)
         # the batch size follows the time pushes take, up to batch_events
         self._sizer = BatchSizer(ceiling=batch_events, target_s=push_target_s)
@@ -201,6 +248,11 @@ class SyncAgent:
         cls, db_path: Path, settings: AgentSettings | None = None
     ) -> SyncAgent | None:
         settings = settings or AgentSettings()
+        conn = hub_store.open_db(db_path)
+        try:
+            settings = settings.with_enrolment(conn)
+        finally:
+            conn.close()
         token = settings.token()
         if not settings.central_url or not token:
             return None
@@ -208,6 +260,7 @@ class SyncAgent:
             db_path,
             central_url=settings.central_url,
             token=token,
+            credential_source=settings.credential_source(),
             batch_events=settings.batch_events,
             batch_bytes=settings.batch_bytes,
             push_target_s=settings.push_target_s,
@@ -578,6 +631,16 @@ class SyncAgent:
     def start(self) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        # what this agent runs with, for `alegra hub status` from a shell without ALEGRA_SYNC_*
+        hub_store.write_state(
+            self.conn,
+            **{
+                AGENT_URL: self.central_url,
+                AGENT_CREDENTIAL: self.credential_source or "",
+                AGENT_STARTED_AT: hub_store.now_iso(),
+                AGENT_STOPPED_AT: "",
+            },
+        )
         self._scheduler = BackgroundScheduler(timezone=UTC)
         now = datetime.now(UTC)
         self._scheduler.add_job(
@@ -634,6 +697,11 @@ class SyncAgent:
             self._watcher.join(timeout=2)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._scheduler is not None:  # started: say it stopped
+            try:
+                hub_store.write_state(self.conn, **{AGENT_STOPPED_AT: hub_store.now_iso()})
+            except Exception:  # noqa: BLE001 - status bookkeeping must not block the stop
+                log.warning("could not record the sync agent's stop", exc_info=True)
         self._client.close()
         self.conn.close()
 
@@ -665,14 +733,25 @@ def status(db_path: Path) -> dict[str, Any]:
         count, oldest = hub_store.backlog(conn)
         state = hub_store.get_state(conn)
         epoch, base = hub_store.wire_position(conn)
-        settings = AgentSettings()
+        settings = AgentSettings().with_enrolment(conn)
         config = conn.execute(
             "SELECT revision FROM synced_records WHERE record_type = ? AND deleted = 0",
             (RecordType.SEDE_CONFIG,),
         ).fetchone()
+        # the agent runs as a service with its own environment: what this shell lacks, the
+        # hub file holds (the enrolment, and what the agent last started with)
+        agent_url = state.get(AGENT_URL) or None
+        credential = settings.credential_source() or state.get(AGENT_CREDENTIAL) or None
+        has_credential = settings.device_token is not None or (
+            settings.device_token_file is not None and settings.device_token_file.exists()
+        )
+        configured = bool(settings.central_url and has_credential) or bool(agent_url)
         return {
-            "configured": settings.configured,
-            "central_url": settings.central_url,
+            "configured": configured,
+            "central_url": settings.central_url or agent_url,
+            "credential": credential,
+            "agent_started_at": state.get(AGENT_STARTED_AT) or None,
+            "agent_stopped_at": state.get(AGENT_STOPPED_AT) or None,
             "backlog": count,
             "oldest_pending_at": oldest,
             "wire_epoch": epoch,

@@ -1,7 +1,7 @@
 """Sync agent commands: enroll the hub with central, run the agent alone, show its status.
 
-``alegra hub run`` starts the same agent in-process when ``ALEGRA_SYNC_CENTRAL_URL`` and a
-device credential are configured; ``python -m sync.cli run`` runs it as its own process.
+``alegra hub run`` starts the same agent in-process once the hub is enrolled (``enroll --db``
+or ``ALEGRA_SYNC_*``); ``python -m sync.cli run`` runs it as its own process.
 """
 
 from __future__ import annotations
@@ -25,9 +25,25 @@ def enroll(
     central_url: Annotated[str, typer.Option(help="URL de la central (https://...).")],
     code: Annotated[str, typer.Option(prompt="Código de registro")],
     out: Annotated[Path, typer.Option(help="Dónde guardar la credencial (modo 0600).")],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Archivo SQLite del hub: guarda ahí la URL de la central y dónde está la "
+            "credencial, para que el hub sincronice sin ALEGRA_SYNC_*.",
+        ),
+    ] = None,
 ) -> None:
     """Exchange a one-time enrollment code for this hub's device credential."""
     import httpx
+
+    if db is not None and not db.exists():
+        typer.echo(
+            f"No existe el archivo del hub {db}: inicie el hub una vez (alegra hub run) o "
+            "indique el archivo correcto.",
+            err=True,
+        )
+        raise typer.Exit(2)
 
     response = httpx.post(
         central_url.rstrip("/") + "/api/v1/devices/enroll", json={"code": code}, timeout=30
@@ -40,7 +56,19 @@ def enroll(
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token)
-    typer.echo(f"Credencial guardada en {out}; configure ALEGRA_SYNC_DEVICE_TOKEN_FILE={out}")
+    if db is None:
+        typer.echo(
+            f"Credencial guardada en {out}; configure ALEGRA_SYNC_CENTRAL_URL={central_url} y "
+            f"ALEGRA_SYNC_DEVICE_TOKEN_FILE={out} (o repita con --db <archivo del hub>)."
+        )
+        return
+    from sync.agent import record_enrolment
+
+    record_enrolment(db, central_url=central_url.rstrip("/"), token_file=out)
+    typer.echo(
+        f"Credencial guardada en {out}; el hub {db} sincronizará con {central_url} "
+        "(reinicie el servicio: systemctl restart alegra-hub)."
+    )
 
 
 @app.command()
@@ -55,7 +83,12 @@ def run(db: DbOpt) -> None:
     logging.basicConfig(level=os.environ.get("ALEGRA_LOG_LEVEL", "WARNING"))
     agent = SyncAgent.from_settings(db)
     if agent is None:
-        typer.echo("Falta ALEGRA_SYNC_CENTRAL_URL o la credencial del dispositivo.", err=True)
+        typer.echo(
+            "Falta la URL de la central o la credencial del dispositivo: registre el hub "
+            "(alegra sync enroll --db …) o configure ALEGRA_SYNC_CENTRAL_URL y "
+            "ALEGRA_SYNC_DEVICE_TOKEN_FILE.",
+            err=True,
+        )
         raise typer.Exit(2)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -85,9 +118,21 @@ def status(
 
 def describe(report: dict) -> list[str]:
     """Spanish lines for ``alegra hub status``."""
-    configured = "sí" if report["configured"] else "no (sin central o credencial)"
+    if report["configured"]:
+        configured = f"sí, con {report.get('central_url') or '?'}"
+        if report.get("credential"):
+            configured += f" (credencial: {report['credential']})"
+    else:
+        configured = "no (sin central o credencial: alegra sync enroll, docs/operations.md)"
+    started, stopped = report.get("agent_started_at"), report.get("agent_stopped_at")
+    agent = "nunca iniciado / never started"
+    if started:
+        agent = f"iniciado / started {started}"
+        if stopped:
+            agent += f", detenido / stopped {stopped}"
     return [
         f"Sincronización / sync: configurada {configured}",
+        f"  agente / agent: {agent}",
         f"  pendientes de enviar / backlog: {report['backlog']}"
         f"  (más antiguo: {report['oldest_pending_at'] or '-'})",
         f"  último envío correcto / last push ok: {report['last_push_ok_at'] or '-'}",
