@@ -66,6 +66,7 @@ class Centre:
     other_conciliator: dict
     db: Any
     people: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, Any] = field(default_factory=dict)
 
     def post(
         self, url: str, body: Any = None, headers: dict | None = None, status: int | None = None
@@ -267,6 +268,7 @@ def centre(client, world, factory, db, conc_settings) -> Centre:
         verifier_id=verifier.id,
         db=db,
     )
+    result.accounts = {"coordinator": coordinator, "conciliator": conciliator, "verifier": verifier}
     result.people["ana"] = make_citizen(db, sede, given="Ana María", surnames="Quispe Huamán")
     result.people["luis"] = make_citizen(db, sede, given="Luis Alberto", surnames="Rojas Pérez")
     return result

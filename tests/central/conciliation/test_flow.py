@@ -73,3 +73,44 @@ def test_issued_acta_is_never_edited(centre, client, db):
         response = client.request(method, url, json=body, headers=centre.conciliator)
         assert response.status_code == 409, (url, response.text)
         assert response.json()["code"] == "acta_issued"
+
+
+def test_art16_contents_are_on_the_pdf_itself(centre, client, app, db):
+    """Every Art. 16 item read back from the signed PDF's own text (pdftotext)."""
+    from central.citizens.models import Citizen
+
+    file, hearing = centre.to_audiencia()
+    centre.agree(file, hearing)
+    acta = centre.issue(file).json()
+    pdf = client.get(
+        f"/api/v1/conciliation/actas/{acta['id']}/pdf", headers=centre.conciliator
+    ).content
+    text = " ".join(pdf_text(pdf).split())
+    ana, luis = db.get(Citizen, centre.people["ana"]), db.get(Citizen, centre.people["luis"])
+    expected = {
+        "numero": f"N° {acta['number_text']}",
+        "expediente": f"Expediente N° {file['number']}",
+        "lugar": "Sala de audiencias 1",
+        "partes": f"Solicitante 1: Ana María Quispe Huamán, DNI {ana.doc_number}, con domicilio en Jr. Las Flores 123",
+        "invitado": f"Invitado 1: Luis Alberto Rojas Pérez, DNI {luis.doc_number}",
+        "conciliador": "Registro de Conciliador N° 31245",
+        "especialidad": "Registro de Especialidad en Familia N° 8812",
+        "hechos": "padres de una niña de 6 años",
+        "controversia": "no aporta regularmente",
+        "pretension": "Pretensión 1 (Solicitante 1)",
+        "acuerdo": "se obliga a pagar a favor de Ana María Quispe Huamán, por concepto de pensión de alimentos, la suma de S/ 600.00 (seiscientos con 00/100 soles) con periodicidad mensual, a partir del 05/01/2027",
+        "firmas": "Firma de Solicitante 1",
+        "huellas": "Huella digital",
+        "firma_conciliador": "Firma del conciliador",
+        "verificador": "Jorge Luis Paredes Salas, Reg. CAL N° CAL 45678",
+        "qr": f"Código de verificación: {acta['verification_code']}",
+    }
+    missing = {k: v for k, v in expected.items() if v not in text}
+    assert not missing, (missing, text[:3000])
+    assert validate(pdf, app.state.signing_identity).covers_whole_document
+    # one byte changed: the signature no longer holds
+    tampered = bytearray(pdf)
+    position = pdf.index(b"/Title") + 8
+    tampered[position] = ord("X") if tampered[position] != ord("X") else ord("Y")
+    check = validate(bytes(tampered), app.state.signing_identity)
+    assert not (check.intact and check.valid)
