@@ -93,7 +93,7 @@ def _sample_ticket_events(tmp: Path) -> list[tuple[str, str, str, dict[str, Any]
     from contracts.mqtt import Role
     from hub.domain.engine import HubEngine
     from hub.ports import Actor
-    from sync import devtools
+    from tests.helpers import devtools
 
     engine = HubEngine(devtools.hub_sede_config(SEDE), tmp / "sample.sqlite3")
     counter = Actor(role=Role.COUNTER, device_id="v1")
@@ -127,13 +127,13 @@ def _fill_backlog(db_path: Path, sample: list, events: int) -> int:
 
     from hub.domain.engine import HubEngine
     from hub.domain.store import begin_immediate, iso
-    from sync import devtools
+    from tests.helpers import devtools
 
     HubEngine(devtools.hub_sede_config(SEDE), db_path).close()
-    from sync import hub_store
+    from hub.domain import store
 
-    conn = hub_store.open_db(db_path)
-    meta = hub_store.hub_meta(conn)
+    conn = store.open_db(db_path)
+    meta = store.hub_meta(conn)
     from datetime import UTC, datetime
 
     now = iso(datetime.now(UTC))
@@ -178,9 +178,9 @@ def _raw_insert(db_url: str, db_path: Path, batch: int) -> float:
     from central.core.db import make_engine
     from central.sync import models as m
     from central.sync.service import bulk_insert
-    from sync import hub_store
+    from hub.domain import store
 
-    conn_hub = hub_store.open_db(db_path)
+    conn_hub = store.open_db(db_path)
     rows = conn_hub.execute("SELECT seq, event_id, payload FROM outbox ORDER BY seq").fetchall()
     conn_hub.close()
     engine = make_engine(db_url)
@@ -250,8 +250,8 @@ def _steady_state(
     from contracts.mqtt import Role
     from hub.domain.engine import HubEngine
     from hub.ports import Actor
-    from sync import devtools
     from sync.agent import SyncAgent
+    from tests.helpers import devtools
 
     db_path = tmp / "steady.sqlite3"
     engine = HubEngine(devtools.hub_sede_config(SEDE), db_path)
@@ -320,7 +320,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    from sync import devtools
+    from tests.helpers import devtools
 
     if not devtools.pg_available():
         print(json.dumps({"error": "PostgreSQL not reachable on 127.0.0.1:5432"}))
@@ -412,7 +412,7 @@ def _drain_round(
     (tickets, rate), the steady-state latencies against the same central."""
     import sqlite3
 
-    from sync import hub_store
+    from hub.domain import outbox
     from sync.agent import SyncAgent
 
     workdir.mkdir(parents=True)
@@ -436,7 +436,7 @@ def _drain_round(
         started = time.perf_counter()
         acked = agent.push_once()
         drain_s = time.perf_counter() - started
-        left = hub_store.backlog(agent.conn)[0]
+        left = outbox.backlog(agent.conn)[0]
         agent.stop()
         assert acked == events and left == 0, (acked, events, left)
         latencies = []

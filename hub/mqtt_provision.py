@@ -30,7 +30,7 @@ from pathlib import Path
 
 from contracts.mqtt import ROLE_ACTIONS, SEGMENT_RE, Action, Role, sede_base
 from hub.config import SedeConfig
-from hub.domain import sede_sync
+from hub.domain import central_records
 
 HUB_USERNAME = "hub"
 
@@ -62,7 +62,7 @@ class EffectiveConfig:
 
 
 def _marker_parts(marker: str) -> tuple[int, bool] | None:
-    """(revision, deleted) of a ``sede_sync.PulledConfig.marker`` ("rev:deleted:digest")."""
+    """(revision, deleted) of a ``central_records.PulledConfig.marker`` ("rev:deleted:digest")."""
     parts = marker.split(":")
     if len(parts) != 3 or not parts[0].isdigit():
         return None
@@ -96,7 +96,7 @@ def effective_config(bootstrap: SedeConfig, db_path: Path | None) -> EffectiveCo
                 f"{db_path} es de la sede {meta['sede_id']!r}, no de {bootstrap.id!r}"
             )
         applied = meta.get("sede_config_applied", "")
-        pulled = sede_sync.pulled_config(conn, bootstrap)
+        pulled = central_records.pulled_config(conn, bootstrap)
     finally:
         conn.close()
     pending = ""
@@ -124,7 +124,7 @@ def effective_config(bootstrap: SedeConfig, db_path: Path | None) -> EffectiveCo
             reason=f"la central retiró su configuración (revisión {revision})",
             pending=pending,
         )
-    config = sede_sync.config_from_json(meta.get("sede_config_in_effect"), bootstrap)
+    config = central_records.config_from_json(meta.get("sede_config_in_effect"), bootstrap)
     if config is None:
         return EffectiveConfig(
             bootstrap,

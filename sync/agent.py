@@ -28,7 +28,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.sync import PullPage, PushAck, RecordType, software_release
-from sync import hub_store
+from hub.domain import central_records, outbox, store
 from sync.protocol.ack import central_behind, epoch_restored
 from sync.protocol.backoff import backoff_delay, parse_retry_after
 from sync.protocol.batching import BatchSizer, take_batch
@@ -100,7 +100,7 @@ class AgentSettings(BaseSettings):
         file (central's URL, where the credential file is) for whatever the environment
         leaves unset: the environment wins, the hub file makes the agent and ``alegra hub
         status`` work without it."""
-        state = hub_store.get_state(conn)
+        state = store.sync_state(conn)
         update: dict[str, Any] = {}
         if not self.central_url and state.get(ENROLLED_URL):
             update["central_url"] = state[ENROLLED_URL]
@@ -131,9 +131,9 @@ AGENT_STOPPED_AT = "agent_stopped_at"
 
 def record_enrolment(db_path: Path, *, central_url: str, token_file: Path) -> None:
     """Remember in the hub file where central is and where its credential is kept."""
-    conn = hub_store.open_db(db_path)
+    conn = store.open_db(db_path)
     try:
-        hub_store.write_state(
+        store.write_sync_state(
             conn, **{ENROLLED_URL: central_url, ENROLLED_TOKEN_FILE: str(token_file.resolve())}
         )
     finally:
@@ -213,7 +213,7 @@ class SyncAgent:
         self.db_path = Path(db_path)
         self.central_url = central_url
         self.credential_source = credential_source
-        self.conn = hub_store.open_db(self.db_path)
+        self.conn = store.open_db(self.db_path)
         # the batch size follows the time pushes take, up to batch_events
         self._sizer = BatchSizer(ceiling=batch_events, target_s=push_target_s)
         self._sizer_lock = threading.Lock()  # answers are read on the push threads
@@ -248,7 +248,7 @@ class SyncAgent:
         cls, db_path: Path, settings: AgentSettings | None = None
     ) -> SyncAgent | None:
         settings = settings or AgentSettings()
-        conn = hub_store.open_db(db_path)
+        conn = store.open_db(db_path)
         try:
             settings = settings.with_enrolment(conn)
         finally:
@@ -301,20 +301,20 @@ class SyncAgent:
                     if ready is None:
                         return
                     body, last, count, ready = ready.body, ready.last, ready.count, None
-                    known = hub_store.sent_through(self.conn)
+                    known = outbox.sent_through(self.conn)
                     answer = self._send_async(body, count)
                     inflight.append((answer, epoch, base, not inflight, known))
                     after = last
 
             try:
                 while not self._stop.is_set():
-                    epoch, base = hub_store.wire_position(self.conn)
+                    epoch, base = outbox.wire_position(self.conn)
                     fill(epoch, base)
                     if not inflight:
                         if heartbeat_sent:
                             break
                         body = self._body(epoch, [], dispatched=0)
-                        known = hub_store.sent_through(self.conn)
+                        known = outbox.sent_through(self.conn)
                         inflight.append((self._send_async(body, 0), epoch, base, True, known))
                     if ready is None and len(inflight) >= self.window:
                         ready = self._encode_next(epoch, base, after)
@@ -338,13 +338,13 @@ class SyncAgent:
                         after, ready = 0, None
             finally:
                 self._drain(inflight)
-            hub_store.write_state(self.conn, last_push_ok_at=hub_store.now_iso(), last_error="")
+            store.write_sync_state(self.conn, last_push_ok_at=store.now_iso(), last_error="")
             return total
 
     def _encode_next(self, epoch: int, base: int, after: int) -> _Encoded | None:
         """The request body of the pending events after wire seq ``after`` (None: none)."""
         size = self.batch_events
-        events = hub_store.pending_events(self.conn, size, after_wire=after)
+        events = outbox.pending_events(self.conn, size, after_wire=after)
         if not events:
             return None
         batch, oversized = take_batch(events, max_events=size, max_bytes=self.batch_bytes)
@@ -435,42 +435,42 @@ class SyncAgent:
         )
 
     def _backlog(self) -> tuple[int, str | None]:
-        """``hub_store.backlog`` (a count over the unsent rows: ~50 ms for a 50,000-event
+        """``outbox.backlog`` (a count over the unsent rows: ~50 ms for a 50,000-event
         backlog) at most every ``BACKLOG_RECOUNT_S`` while draining; in between, moved by what
         was acknowledged and what was added since, which is exact under contiguous
         acknowledgement (the oldest pending time may lag by that interval)."""
         sent, last, now = (
-            hub_store.sent_through(self.conn),
-            hub_store.last_outbox_seq(self.conn),
+            outbox.sent_through(self.conn),
+            outbox.last_seq(self.conn),
             time.monotonic(),
         )
         cached = self._backlog_cache
         if cached is not None and now - cached[0] < BACKLOG_RECOUNT_S and sent >= cached[3]:
             count = max(0, cached[1] - (sent - cached[3]) + (last - cached[4]))
             return count, cached[2] if count else None
-        count, oldest = hub_store.backlog(self.conn)
+        count, oldest = outbox.backlog(self.conn)
         self._backlog_cache = (now, count, oldest, sent, last)
         return count, oldest
 
     def _health(self, dispatched: int) -> dict[str, Any]:
         # the backlog once what is in flight is accepted, so central's figure reaches 0
         count, oldest = self._backlog()
-        _, base = hub_store.wire_position(self.conn)
-        in_flight = max(0, dispatched - (hub_store.sent_through(self.conn) - base))
+        _, base = outbox.wire_position(self.conn)
+        in_flight = max(0, dispatched - (outbox.sent_through(self.conn) - base))
         count = max(0, count - in_flight)
         if count == 0:
             oldest = None
-        state = hub_store.get_state(self.conn)
+        state = store.sync_state(self.conn)
         return {
             "backlog": count,
             "oldest_pending_at": oldest,
-            "hub_time": hub_store.now_iso(),
+            "hub_time": store.now_iso(),
             "agent_version": AGENT_VERSION,
             "last_pull_cursor": state.get("pull_cursor") or None,
         }
 
     def _body(self, epoch: int, wire: list[str], *, dispatched: int) -> bytes:
-        meta = hub_store.hub_meta(self.conn)
+        meta = store.hub_meta(self.conn)
         return (
             '{"v":1,"sede_id":'
             + _dump(meta["sede_id"])
@@ -491,7 +491,7 @@ class SyncAgent:
         if response.status_code == 409:
             detail = _json(response)
             if detail.get("code") == "epoch_conflict":
-                new_epoch = hub_store.open_new_epoch(self.conn, left_epoch=epoch)
+                new_epoch = outbox.open_new_epoch(self.conn, left_epoch=epoch)
                 log.warning("hub restored from a backup: new sync epoch %s", new_epoch)
                 return None
         if response.status_code == 413:  # split: halve, down to one event sent as a stub
@@ -520,14 +520,14 @@ class SyncAgent:
         sent_when_asked: int | None = None,
     ) -> tuple[int, bool]:
         """Act on an answer: (rows newly marked sent, whether the position moved away)."""
-        local_last = hub_store.last_outbox_seq(self.conn) - base
+        local_last = outbox.last_seq(self.conn) - base
         # compare with what was acknowledged when the request left: another agent of this hub
         # may have advanced it since, from a later answer
         local_sent = (
-            hub_store.sent_through(self.conn) if sent_when_asked is None else sent_when_asked
+            outbox.sent_through(self.conn) if sent_when_asked is None else sent_when_asked
         ) - base
         if epoch_restored(held_through=ack.held_through, local_last_seq=local_last):
-            new_epoch = hub_store.open_new_epoch(self.conn, left_epoch=epoch)
+            new_epoch = outbox.open_new_epoch(self.conn, left_epoch=epoch)
             log.warning(
                 "central holds more of epoch %s than this hub: new epoch %s", epoch, new_epoch
             )
@@ -535,10 +535,10 @@ class SyncAgent:
         if may_rewind and central_behind(
             held_through=ack.held_through, local_sent_through=local_sent
         ):
-            count = hub_store.rewind(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+            count = outbox.rewind(self.conn, wire_epoch=epoch, held_through=ack.held_through)
             log.warning("central is behind (restored?): %s events will be sent again", count)
             return 0, True
-        marked = hub_store.acknowledge(self.conn, wire_epoch=epoch, held_through=ack.held_through)
+        marked = outbox.acknowledge(self.conn, wire_epoch=epoch, held_through=ack.held_through)
         return marked, False
 
     # ------------------------------------------------------------------ pull
@@ -548,7 +548,7 @@ class SyncAgent:
         with self._lock:
             applied = 0
             while not self._stop.is_set():
-                cursor = hub_store.get_state(self.conn).get("pull_cursor", "")
+                cursor = store.sync_state(self.conn).get("pull_cursor", "")
                 response = self._request(
                     "GET",
                     "/api/v1/sync/pull",
@@ -559,7 +559,7 @@ class SyncAgent:
                     page = PullPage.model_validate_json(response.content)
                 except ValidationError:
                     raise RetryLater("página incompleta o ilegible de la central") from None
-                if not hub_store.apply_page(
+                if not central_records.apply_page(
                     self.conn,
                     sent_cursor=cursor,
                     changes=page.changes,
@@ -613,8 +613,8 @@ class SyncAgent:
 
     def _record_error(self, message: str) -> None:
         try:
-            hub_store.write_state(
-                self.conn, last_error=message[:300], last_error_at=hub_store.now_iso()
+            store.write_sync_state(
+                self.conn, last_error=message[:300], last_error_at=store.now_iso()
             )
         except Exception:  # noqa: BLE001 - status bookkeeping must not mask the real failure
             log.exception("could not record the sync error")
@@ -632,12 +632,12 @@ class SyncAgent:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         # what this agent runs with, for `alegra hub status` from a shell without ALEGRA_SYNC_*
-        hub_store.write_state(
+        store.write_sync_state(
             self.conn,
             **{
                 AGENT_URL: self.central_url,
                 AGENT_CREDENTIAL: self.credential_source or "",
-                AGENT_STARTED_AT: hub_store.now_iso(),
+                AGENT_STARTED_AT: store.now_iso(),
                 AGENT_STOPPED_AT: "",
             },
         )
@@ -674,7 +674,7 @@ class SyncAgent:
     def _watch(self) -> None:
         """Push soon after new events: SQLite's data_version changes when another connection
         commits to the file, which costs nothing to poll."""
-        watch = hub_store.hub_store.connect(self.db_path)
+        watch = store.connect(self.db_path)
         try:
             last = watch.execute("PRAGMA data_version").fetchone()[0]
             while not self._stop.wait(0.1):
@@ -699,7 +699,7 @@ class SyncAgent:
             self._pool.shutdown(wait=True)
         if self._scheduler is not None:  # started: say it stopped
             try:
-                hub_store.write_state(self.conn, **{AGENT_STOPPED_AT: hub_store.now_iso()})
+                store.write_sync_state(self.conn, **{AGENT_STOPPED_AT: store.now_iso()})
             except Exception:  # noqa: BLE001 - status bookkeeping must not block the stop
                 log.warning("could not record the sync agent's stop", exc_info=True)
         self._client.close()
@@ -728,11 +728,11 @@ def _raise_for_status(response: httpx.Response) -> None:
 
 def status(db_path: Path) -> dict[str, Any]:
     """What ``alegra hub status`` shows about sync: backlog, last success, last error."""
-    conn = hub_store.open_db(db_path)
+    conn = store.open_db(db_path)
     try:
-        count, oldest = hub_store.backlog(conn)
-        state = hub_store.get_state(conn)
-        epoch, base = hub_store.wire_position(conn)
+        count, oldest = outbox.backlog(conn)
+        state = store.sync_state(conn)
+        epoch, base = outbox.wire_position(conn)
         settings = AgentSettings().with_enrolment(conn)
         config = conn.execute(
             "SELECT revision FROM synced_records WHERE record_type = ? AND deleted = 0",

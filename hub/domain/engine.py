@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -69,7 +69,7 @@ from contracts.messages import (
 )
 from contracts.mqtt import ROLE_ACTIONS, Action, Role
 from hub.config import ResetPolicy, SedeConfig, ServiceConfig, StaffUserConfig
-from hub.domain import intake, ordering, sede_sync, store
+from hub.domain import central_records, intake, ordering, outbox, store
 from hub.domain.errors import DomainError
 from hub.domain.store import iso
 from hub.ports import Actor, CommandOutcome
@@ -274,9 +274,9 @@ class HubEngine:
         self._conn = store.connect(self.db_path)
         now = self._now()
         store.migrate(self._conn, now=now)
-        intake.migrate(self._conn)  # case intakes are taken offline, before any sync
+        store.migrate_sync_tables(self._conn)  # intakes are taken offline, before any sync
         # the matters counters offer (central's once pulled), refreshed by housekeeping
-        self._matter_catalogue = intake.matter_catalogue(self._conn)
+        self._matter_catalogue = central_records.matter_catalogue(self._conn)
         self._last_due_limit = ordering.due_limit(now, self._policy.appointment_window_min)
         self._bootstrap(now)
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {store.WRITER_AUTOCHECKPOINT_PAGES}")
@@ -624,30 +624,12 @@ class HubEngine:
     def _synced_staff(
         self, username: str, conn: sqlite3.Connection | None = None
     ) -> StaffUserConfig | None | bool:
-        """Central's word on a user, pulled by the sync agent into ``synced_records``
-        (sync/hub_store.py): the user, False when revoked, None when central sent nothing.
-        ``conn``: read there (a state snapshot) instead of on the writer connection."""
-        reader = self._conn if conn is None else conn
-        with self._lock if conn is None else nullcontext():
-            try:
-                row = reader.execute(
-                    "SELECT deleted, body FROM synced_records "
-                    "WHERE record_type = 'staff_user' AND record_id = ?",
-                    (username,),
-                ).fetchone()
-            except sqlite3.OperationalError:  # sync never ran on this file: no table yet
-                return None
-        if row is None:
-            return None
-        body = json.loads(row["body"]) if row["body"] else {}
-        if row["deleted"] or not body.get("active", False):
-            return False
-        return StaffUserConfig.model_construct(
-            username=username,
-            display_name=str(body.get("display_name") or username),
-            password_hash=str(body.get("password_hash") or ""),
-            counters=list(body.get("counters") or []),
-        )
+        """Central's word on a user (``central_records.staff_user``). ``conn``: read there (a
+        state snapshot) instead of on the writer connection."""
+        if conn is not None:
+            return central_records.staff_user(conn, username)
+        with self._lock:
+            return central_records.staff_user(self._conn, username)
 
     # ------------------------------------------------------------------ kiosk commands
 
@@ -1551,19 +1533,15 @@ class HubEngine:
         aggregate_id: str,
         payload: Mapping[str, Any],
     ) -> None:
-        tx.conn.execute(
-            "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
-            "aggregate_id, payload, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                _new_id(),
-                self.sede_id,
-                self.hub_epoch,
-                event_type,
-                aggregate_type,
-                aggregate_id,
-                _dumps(payload),
-                tx.now_iso,
-            ),
+        outbox.write(
+            tx.conn,
+            event_type=event_type,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            payload=payload,
+            at=tx.now_iso,
+            sede_id=self.sede_id,
+            hub_epoch=self.hub_epoch,
         )
 
     def _counter_result(self, tx: _Tx, counter_id: str) -> dict[str, Any]:
@@ -1629,13 +1607,13 @@ class HubEngine:
     # ------------------------------------------------------------------ central's word
 
     def _apply_central(self, tx: _Tx) -> None:
-        """Apply what the sync agent pulled from central (hub/domain/sede_sync.py): a new
+        """Apply what the sync agent pulled from central (hub/domain/central_records.py): a new
         sede configuration, users revoked while signed in, display messages entering or
         leaving their validity window, and the appointment window. Runs in housekeeping's
         transaction; every change writes its audit and outbox rows."""
         saved = self._config_state()
         try:
-            pulled = sede_sync.pulled_config(tx.conn, self._bootstrap_config)
+            pulled = central_records.pulled_config(tx.conn, self._bootstrap_config)
             if pulled.marker != self._config_marker:
                 if pulled.error:
                     log.warning(
@@ -1644,7 +1622,7 @@ class HubEngine:
                             "alegra_fields": {"event": "config_rejected", "error": pulled.error}
                         },
                     )
-                    kept = sede_sync.config_from_json(
+                    kept = central_records.config_from_json(
                         self._meta().get("sede_config_in_effect"), self._bootstrap_config
                     )
                     if not self._config_marker and kept is not None:
@@ -1672,24 +1650,26 @@ class HubEngine:
                     self._set_meta("sede_config_applied", pulled.marker)
                     self._set_meta("sede_config_in_effect", new.model_dump_json(exclude={"staff"}))
                 self._config_marker = pulled.marker
-            for counter_id, username in sede_sync.revoked_signed_in(tx.conn):
+            for counter_id, username in central_records.revoked_signed_in(tx.conn):
                 if counter_id in self._counters:
                     revoke = replace(tx, action="revoke_user", username=username)
                     self._release_counter(revoke, counter_id, "revoked")
         except BaseException:
             self._restore_config_state(saved)
             raise
-        messages = sede_sync.current_messages(sede_sync.display_messages(tx.conn), tx.now)
+        messages = central_records.current_messages(
+            central_records.display_messages(tx.conn), tx.now
+        )
         if messages != self._messages:
             self._messages = messages
             tx.outcome.display_changed = True
-        matters = intake.matter_catalogue(tx.conn)
+        matters = central_records.matter_catalogue(tx.conn)
         if matters != self._matter_catalogue:  # central's catalogue pulled: republish config
             self._matter_catalogue = matters
             tx.outcome.config_changed = True
         day_start = self._day_start(self._business_date(tx.now))
         if day_start != self._pruned_before:
-            sede_sync.prune_past_appointments(tx.conn, day_start)
+            central_records.prune_past_appointments(tx.conn, day_start)
             self._pruned_before = day_start
         # retained state of what no longer exists is cleared by the transport, not republished
         tx.outcome.changed_counters -= tx.outcome.removed_counters
@@ -1734,7 +1714,9 @@ class HubEngine:
         self._policy = new.queue
         self._services = {s.code: s for s in new.services}
         self._offered = set(self._services)
-        self._services.update(sede_sync.orphan_services(tx.conn, self._services, old_services))
+        self._services.update(
+            central_records.orphan_services(tx.conn, self._services, old_services)
+        )
         self._counters = {c.id: c for c in new.counters}
         self._staff = {u.username: u for u in new.staff}
         for counter in new.counters:
@@ -1863,47 +1845,16 @@ class HubEngine:
         return appointment_id
 
     def outbox_pending(self, limit: int = 500) -> list[dict[str, Any]]:
-        """Unsent outbox rows in sequence order (for the sync agent)."""
+        """Unsent outbox rows in sequence order (``outbox.pending_rows``)."""
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT * FROM outbox WHERE seq > ? AND sent_at IS NULL ORDER BY seq LIMIT ?",
-                (self._sent_through(), limit),
-            ).fetchall()
-        return [{**dict(r), "payload": json.loads(r["payload"])} for r in rows]
+            return outbox.pending_rows(self._conn, limit)
 
     def mark_outbox_sent(self, seqs: list[int]) -> None:
+        """Mark outbox rows sent (``outbox.mark_sent``)."""
         with self._lock:
-            now = iso(self._now())
-            store.begin_immediate(self._conn)
-            try:
-                self._conn.executemany(
-                    "UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL",
-                    [(now, seq) for seq in seqs],
-                )
-                # advance the watermark past the contiguous run of sent rows, so finding
-                # what is pending never rescans history (no index on sent_at to keep
-                # the issuing transaction small)
-                first_unsent = self._conn.execute(
-                    "SELECT MIN(seq) FROM outbox WHERE seq > ? AND sent_at IS NULL",
-                    (self._sent_through(),),
-                ).fetchone()[0]
-                if first_unsent is None:
-                    first_unsent = (
-                        self._conn.execute("SELECT MAX(seq) FROM outbox").fetchone()[0] or 0
-                    ) + 1
-                self._set_meta("outbox_sent_through", str(first_unsent - 1))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            outbox.mark_sent(self._conn, seqs, at=iso(self._now()))
 
     # ------------------------------------------------------------------ state for devices
-
-    def _sent_through(self) -> int:
-        row = self._conn.execute(
-            "SELECT value FROM hub_meta WHERE key = 'outbox_sent_through'"
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     def sede_info(self) -> SedeInfo:
         is_open = self.config.is_open(self._now())
@@ -2153,10 +2104,7 @@ class HubEngine:
         queues = {code: self.queue_state(code) for code in self._services}
         counters = {cid: self.counter_state(cid) for cid in self._counters}
         with self._lock:
-            pending, oldest = self._conn.execute(
-                "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE seq > ? AND sent_at IS NULL",
-                (self._sent_through(),),
-            ).fetchone()
+            pending, oldest = outbox.backlog(self._conn)
             last_seq = self._conn.execute("SELECT MAX(seq) FROM outbox").fetchone()[0]
             meta = self._meta()
             version = store.schema_version(self._conn)

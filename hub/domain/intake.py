@@ -3,7 +3,7 @@
 until central has opened the file. Works with no WAN: the intake, its audit row, its outbox event
 and the stored answer commit in the engine's command transaction; the sync agent pushes the
 event later and central opens the case file (``central.cases.intake``) and sends the file
-number back (``case_file`` records, ``sync.hub_store.case_file_for_intake``).
+number back (``case_file`` records, ``central_records.case_file_for_intake``).
 
 The outbox payload is the one place where a citizen's names and document number leave the
 hub (central needs them to register the person); the answer, the audit row, the retained
@@ -16,7 +16,17 @@ import json
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from contracts.cases import DEFAULT_MATTERS, intake_names, normalize_document
+import uuid6
+
+from contracts.cases import (
+    INTAKE_FIELDS,
+    MAX_NAMES,
+    IntakeRecord,
+    forward_status,
+    intake_names,
+    normalize_document,
+    status_rank,
+)
 from contracts.errors import ErrorCode
 from contracts.messages import (
     AmendCaseIntakeParams,
@@ -25,38 +35,103 @@ from contracts.messages import (
     OpenCaseIntakeParams,
 )
 from contracts.sync import RecordType
+from hub.domain import central_records, outbox, store
 from hub.domain.errors import DomainError
-from sync import hub_store as sync_store
 
 if TYPE_CHECKING:  # the engine imports this module
     from hub.domain.engine import HubEngine
 
-MATTER_CATALOGUE_ID = "matters"
-MAX_NAMES = 200  # sync.protocol.events.IntakeRecord.citizen_names
+# column lists come from the INTAKE_FIELDS constant, never from input
+_UPSERT_LOCAL_INTAKE = (
+    "INSERT INTO case_intakes (id, sede_id, "  # noqa: S608
+    + ", ".join(INTAKE_FIELDS)
+    + ", deleted, revision, pending_seq, created_at, updated_at) VALUES (?, ?, "
+    + ", ".join("?" for _ in INTAKE_FIELDS)
+    + ", ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{k} = excluded.{k}" for k in INTAKE_FIELDS)
+    + ", deleted = excluded.deleted, revision = excluded.revision, "
+    "pending_seq = excluded.pending_seq, updated_at = excluded.updated_at"
+)
 
 
-def migrate(conn: sqlite3.Connection) -> None:
-    """The tables intakes live in (``case_intakes``, ``synced_records``): the sync track's
-    migrations, idempotent, so a hub that never synced can take intakes offline."""
-    sync_store.migrate(conn)
+INTAKE_DEFAULTS = {
+    "citizen_doc_number": None,
+    "citizen_names": None,
+    "matter": None,
+    "summary": None,
+    "ticket_id": None,
+    "status": "open",
+}
 
 
-def matter_catalogue(conn: sqlite3.Connection) -> dict[str, str]:
-    """code -> Spanish name of the matters a counter may choose: central's catalogue as last
-    pulled, else the built-in one (a hub that has never reached central)."""
-    try:
-        row = conn.execute(
-            "SELECT deleted, body FROM synced_records WHERE record_type = ? AND record_id = ?",
-            (RecordType.CASE_CATALOGUE, MATTER_CATALOGUE_ID),
-        ).fetchone()
-    except sqlite3.OperationalError:  # sync tables not created on this file yet
-        row = None
-    if row is not None and not row["deleted"] and row["body"]:
-        matters = json.loads(row["body"]).get("matters") or []
-        pulled = {str(m["code"]): str(m["name"]) for m in matters if m.get("code")}
-        if pulled:
-            return pulled
-    return dict(DEFAULT_MATTERS)
+def write_intake(
+    conn: sqlite3.Connection,
+    *,
+    intake_id: str | None = None,
+    changes: dict[str, Any],
+    delete: bool = False,
+    at: str | None = None,
+) -> dict[str, Any]:
+    """Create or edit (or delete, as a tombstone) a case intake: the row and its outbox event,
+    inside the CALLER's open transaction (the hub engine's command transaction, with its audit
+    row and stored answer), so they commit or roll back together. Status only moves forward.
+    Raises ValueError (pydantic's ValidationError) before writing anything on bad input."""
+    if not conn.in_transaction:
+        raise RuntimeError("write_intake needs the caller's open transaction")
+    meta = store.hub_meta(conn)
+    at = at or store.now_iso()
+    current = None
+    if intake_id is not None:
+        current = conn.execute("SELECT * FROM case_intakes WHERE id = ?", (intake_id,)).fetchone()
+    if current is None:
+        record = {
+            **INTAKE_DEFAULTS,
+            **changes,
+            "id": intake_id or str(uuid6.uuid7()),
+            "sede_id": meta["sede_id"],
+            "created_at": at,
+        }
+        base_revision = local_revision = 0
+    else:
+        record = {k: current[k] for k in (*INTAKE_FIELDS, "id", "sede_id", "created_at")}
+        record.update(changes)
+        status_rank(record["status"])
+        record["status"] = forward_status(current["status"], record["status"])
+        # based on the revision central holds once it has applied what this hub already
+        # sent, not only on what it last pulled: a copy born here (revision 0) is revision 1
+        # at central, and an edit that changes something moves central one revision on.
+        # Otherwise an edit made before the pull came back (offline, or the pull not yet
+        # due) would meet the hub's own earlier write as a conflict (docs/sync.md).
+        base_revision = max(int(current["revision"]), 1)
+        changed = bool(current["deleted"]) != bool(delete) or any(
+            record.get(k) != current[k] for k in INTAKE_FIELDS
+        )
+        local_revision = base_revision + 1 if changed else int(current["revision"])
+    record["deleted"] = bool(delete)
+    record["updated_at"] = at
+    IntakeRecord.model_validate(record)  # bad input changes nothing
+    seq = outbox.write(
+        conn,
+        event_type="case_intake.deleted" if delete else "case_intake.saved",
+        aggregate_type="case_intake",
+        aggregate_id=record["id"],
+        payload={"intake": record, "base_revision": base_revision},
+        at=at,
+    )
+    conn.execute(
+        _UPSERT_LOCAL_INTAKE,
+        (
+            record["id"],
+            record["sede_id"],
+            *[record.get(k) for k in INTAKE_FIELDS],
+            int(delete),
+            local_revision,
+            seq,
+            record["created_at"],
+            at,
+        ),
+    )
+    return record
 
 
 def _refuse(code: ErrorCode, message: str | None, field: str) -> DomainError:
@@ -94,7 +169,7 @@ def open_case_intake(
             ErrorCode.MISSING_FIELD, "Escriba un breve resumen de la consulta.", "summary"
         )
     service = engine._service(params.service_code, "service_code")
-    matters = matter_catalogue(tx.conn)
+    matters = central_records.matter_catalogue(tx.conn)
     if params.matter not in matters:
         raise _refuse(ErrorCode.UNKNOWN_MATTER, None, "matter")
     ticket_number = None
@@ -119,7 +194,7 @@ def open_case_intake(
             )
         ticket_number = ticket["number"]
     try:
-        record = sync_store.write_intake(
+        record = write_intake(
             tx.conn,
             changes={
                 "citizen_doc_type": params.doc_type,
@@ -184,7 +259,7 @@ def amend_case_intake(
             "No se encontró esa ficha entre las abiertas hoy en esta ventanilla.",
             "intake_id",
         )
-    case_file = sync_store.case_file_for_intake(tx.conn, row["id"])
+    case_file = central_records.case_file_for_intake(tx.conn, row["id"])
     if case_file is not None:
         raise _refuse(
             ErrorCode.INVALID_TRANSITION,
@@ -200,7 +275,7 @@ def amend_case_intake(
         )
     matter = row["matter"] if params.matter is None else params.matter
     # the intake's own matter stays acceptable should the pulled catalogue have dropped it
-    if matter != row["matter"] and matter not in matter_catalogue(tx.conn):
+    if matter != row["matter"] and matter not in central_records.matter_catalogue(tx.conn):
         raise _refuse(ErrorCode.UNKNOWN_MATTER, None, "matter")
     summary = row["summary"] if params.summary is None else params.summary.strip()
     if not summary:
@@ -211,7 +286,7 @@ def amend_case_intake(
     changed = matter != row["matter"] or summary_changed
     if changed:
         try:
-            sync_store.write_intake(
+            write_intake(
                 tx.conn,
                 intake_id=row["id"],
                 changes={"matter": matter, "summary": summary},

@@ -226,6 +226,55 @@ MIGRATIONS: list[tuple[int, str, Sequence[str]]] = [
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 
+# The tables sync introduced (sync state, central's records as pulled, case intakes): a
+# migration track of their own, ``sync_schema_migrations``, so neither track's numbering can
+# collide with the other's. Idempotent; a hub that never synced has them too (intakes are
+# taken offline). Append only.
+SYNC_MIGRATIONS: list[tuple[int, str, Sequence[str]]] = [
+    (
+        1,
+        "sync: state, central-owned records, case intakes",
+        (
+            """CREATE TABLE IF NOT EXISTS sync_state (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            ) WITHOUT ROWID""",
+            # every central-owned record the hub holds, as last pulled (generic store)
+            """CREATE TABLE IF NOT EXISTS synced_records (
+                record_type TEXT NOT NULL,
+                record_id TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                body TEXT,
+                generation INTEGER NOT NULL DEFAULT 0,
+                pulled_at TEXT NOT NULL,
+                PRIMARY KEY (record_type, record_id)
+            ) WITHOUT ROWID""",
+            # case intakes taken at the counters; `revision` is central's revision this copy is
+            # based on; `pending_seq` is the outbox seq of an edit central has not yet
+            # acknowledged (the local copy wins over pulled versions until then)
+            """CREATE TABLE IF NOT EXISTS case_intakes (
+                id TEXT PRIMARY KEY,
+                sede_id TEXT NOT NULL,
+                citizen_doc_type TEXT NOT NULL,
+                citizen_doc_number TEXT,
+                citizen_names TEXT,
+                service_code TEXT NOT NULL,
+                matter TEXT,
+                summary TEXT,
+                status TEXT NOT NULL,
+                ticket_id TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0,
+                revision INTEGER NOT NULL DEFAULT 0,
+                pending_seq INTEGER,
+                has_conflict INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+        ),
+    ),
+]
+
 
 def iso(moment: datetime) -> str:
     """Fixed-width UTC text so that string order is time order."""
@@ -335,3 +384,77 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
 
 
 begin_immediate = _begin_immediate
+
+
+def now_iso() -> str:
+    return iso(datetime.now(UTC))
+
+
+def migrate_sync_tables(conn: sqlite3.Connection) -> None:
+    """Apply the sync track's missing migrations (idempotent, safe between processes)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS sync_schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    for version, name, statements in SYNC_MIGRATIONS:
+        _begin_immediate(conn)
+        try:
+            done = conn.execute(
+                "SELECT 1 FROM sync_schema_migrations WHERE version = ?", (version,)
+            ).fetchone()
+            if done is None:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO sync_schema_migrations (version, name, applied_at) "
+                    "VALUES (?, ?, ?)",
+                    (version, name, now_iso()),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def open_db(db_path: Path | str) -> sqlite3.Connection:
+    """A connection to the hub file with both migration tracks applied (the sync agent's)."""
+    conn = connect(Path(db_path))
+    migrate(conn, now=datetime.now(UTC))
+    migrate_sync_tables(conn)
+    return conn
+
+
+def hub_meta(conn: sqlite3.Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM hub_meta")}
+
+
+def set_hub_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO hub_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def sync_state(conn: sqlite3.Connection) -> dict[str, str]:
+    """The sync agent's bookkeeping (pull cursor, wire epoch, last errors), key -> text."""
+    return {r[0]: r[1] for r in conn.execute("SELECT key, value FROM sync_state")}
+
+
+def set_sync_state(conn: sqlite3.Connection, **values: object) -> None:
+    conn.executemany(
+        "INSERT INTO sync_state (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [(k, "" if v is None else str(v)) for k, v in values.items()],
+    )
+
+
+def write_sync_state(conn: sqlite3.Connection, **values: object) -> None:
+    """``set_sync_state`` in its own short transaction (status bookkeeping)."""
+    _begin_immediate(conn)
+    try:
+        set_sync_state(conn, **values)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.cases import IntakeRecord as IntakeRecord  # the hub checks intakes with it too
+
 Id = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 Text = Annotated[str, StringConstraints(max_length=4000)]
 # revisions are stored in 32-bit integer columns at central: a larger one is poison, not a
@@ -69,23 +71,6 @@ class CounterRecord(_Open):
     counter_id: Id
     status: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     revision: int = Field(ge=1, le=MAX_REVISION, strict=True)
-    updated_at: str
-
-
-class IntakeRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: Id
-    sede_id: Id
-    citizen_doc_type: Annotated[str, StringConstraints(pattern=r"^(dni|ce|pasaporte|cpp|ninguno)$")]
-    citizen_doc_number: Annotated[str, StringConstraints(max_length=20)] | None = None
-    citizen_names: Annotated[str, StringConstraints(max_length=200)] | None = None
-    service_code: Id
-    matter: Annotated[str, StringConstraints(max_length=120)] | None = None
-    summary: Text | None = None
-    status: Annotated[str, StringConstraints(pattern=r"^(open|referred|closed)$")]
-    ticket_id: Id | None = None
-    deleted: bool = False
-    created_at: str
     updated_at: str
 
 

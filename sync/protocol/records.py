@@ -14,30 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-# forward-only lifecycle of an intake taken at a counter (issue 6 extends the case file)
-INTAKE_STATUSES: tuple[str, ...] = ("open", "referred", "closed")
-INTAKE_FIELDS: tuple[str, ...] = (
-    "citizen_doc_type",
-    "citizen_doc_number",
-    "citizen_names",
-    "service_code",
-    "matter",
-    "summary",
-    "status",
-    "ticket_id",
-)
-
-
-def status_rank(status: str) -> int:
-    try:
-        return INTAKE_STATUSES.index(status)
-    except ValueError:
-        raise ValueError(f"estado desconocido: {status!r}") from None
-
-
-def forward_status(current: str, proposed: str) -> str:
-    """The later of two statuses: a status never moves back."""
-    return proposed if status_rank(proposed) >= status_rank(current) else current
+# the intake record's vocabulary is the contract's (the hub writes intakes with it too)
+from contracts.cases import INTAKE_FIELDS as INTAKE_FIELDS
+from contracts.cases import INTAKE_STATUSES as INTAKE_STATUSES
+from contracts.cases import forward_status as forward_status
+from contracts.cases import status_rank as status_rank
 
 
 def same_content(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

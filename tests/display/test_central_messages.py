@@ -17,7 +17,7 @@ from display.style import stylesheet
 from display.viewmodel import DisplayViewModel
 from display.views import DisplayWindow
 from qtcommon.screenshot import save_png
-from sync.devtools import store_pulled_page
+from tests.helpers.devtools import store_pulled_page
 
 pytestmark = pytest.mark.mqtt
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "display"

@@ -1,5 +1,5 @@
 """MQTT credentials for the configuration the hub runs on: a counter central added (``v9``)
-reaches the hub file through the agent's pull path (``sync.hub_store.apply_page``) and the
+reaches the hub file through the agent's pull path (``sync.central_records.apply_page``) and the
 engine's housekeeping; ``alegra hub provision-mqtt --data-dir`` makes its credential while
 keeping the others', ``alegra hub status --mqtt-passwd-file`` names it while it has none, and a
 real Mosquitto with the generated passwd and ACL lets it act as itself only."""
@@ -18,7 +18,7 @@ from contracts import mqtt as topics
 from contracts.sync import Change, RecordType
 from hub.cli import app, db_path_for
 from hub.config import load_sede_config
-from sync.devtools import store_pulled_page
+from tests.helpers.devtools import store_pulled_page
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mosquitto_passwd") is None, reason="mosquitto_passwd not installed"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sync import devtools
+from tests.helpers import devtools
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SEDE = "sede-sync"
@@ -462,9 +462,9 @@ def rig(seeded_pg: tuple[str, dict[str, Any]], tmp_path: Path) -> Iterator[Rig]:
 
 
 def hub_conn(rig: Rig) -> Any:
-    from sync import hub_store
+    from hub.domain import store
 
-    return hub_store.open_db(rig.hub.db_path)
+    return store.open_db(rig.hub.db_path)
 
 
 def central_engine(rig: Rig) -> Any:
@@ -487,11 +487,11 @@ def inbox_count(rig: Rig) -> int:
 
 
 def hub_backlog(rig: Rig) -> int:
-    from sync import hub_store
+    from hub.domain import outbox
 
     conn = hub_conn(rig)
     try:
-        return hub_store.backlog(conn)[0]
+        return outbox.backlog(conn)[0]
     finally:
         conn.close()
 
@@ -513,11 +513,12 @@ def wait_traffic(rig: Rig, timeout: float = 90) -> None:
 
 def converged(rig: Rig, *, site_only: bool = False) -> bool:
     """The hub has nothing left to send and the per-table fingerprints of both sides match."""
-    from sync import fingerprints, hub_store
+    from hub.domain import outbox
+    from tests.helpers import fingerprints
 
     conn = hub_conn(rig)
     try:
-        if hub_store.backlog(conn)[0]:
+        if outbox.backlog(conn)[0]:
             return False
         ours = fingerprints.hub(conn, site_only=site_only)
     finally:

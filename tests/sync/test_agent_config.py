@@ -13,7 +13,7 @@ import httpx
 from typer.testing import CliRunner
 
 from hub.cli import app as hub_app
-from sync import hub_store
+from hub.domain import store
 from sync.agent import AgentSettings, SyncAgent
 from sync.cli import app as sync_app
 
@@ -135,9 +135,9 @@ def test_enrolling_with_the_hub_file_configures_agent_and_status_without_variabl
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
     token = token_file.read_text()
-    conn = hub_store.open_db(db_path)
+    conn = store.open_db(db_path)
     try:
-        assert token not in json.dumps(hub_store.get_state(conn))  # only where it is kept
+        assert token not in json.dumps(store.sync_state(conn))  # only where it is kept
     finally:
         conn.close()
 

@@ -12,8 +12,8 @@ import uuid
 import httpx
 
 from contracts.mqtt import Role
+from hub.domain import outbox
 from hub.ports import Actor
-from sync import hub_store
 from sync.agent import RetryLater, SyncAgent
 
 KIOSK = Actor(role=Role.KIOSK, device_id="k1")
@@ -69,13 +69,13 @@ def test_on_a_slow_link_batches_shrink_after_timeouts_and_the_backlog_drains(cen
     agent = _slow_agent(central, hub_engine.db_path, link, batch_events=600, push_target_s=0.3)
     try:
         attempts = 0
-        while hub_store.backlog(agent.conn)[0] and attempts < 30:
+        while outbox.backlog(agent.conn)[0] and attempts < 30:
             attempts += 1
             try:
                 agent.push_once()
             except RetryLater as exc:
                 assert exc.timed_out
-        assert hub_store.backlog(agent.conn)[0] == 0, f"still pending after {attempts} attempts"
+        assert outbox.backlog(agent.conn)[0] == 0, f"still pending after {attempts} attempts"
         assert 1 <= link.timeouts <= 4
         assert agent.batch_events < 300
         # once sized, a push fits the target: no more timeouts, and every batch under the limit

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sync import devtools
+from tests.helpers import devtools
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 REPO = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from central.sync import models as m
 from contracts import mqtt as topics
 from contracts.mqtt import Role
 from hub.ports import Actor
-from sync import devtools, fingerprints
+from tests.helpers import devtools, fingerprints
 from tests.sync.conftest import SEDE, make_agent
 from tests.sync.test_flows import CENTRAL, assert_same, converge, run
 

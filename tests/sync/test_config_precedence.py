@@ -1,5 +1,5 @@
 """Precedence of the sede configuration at the hub, on the hub's side of a pull (pages applied
-with ``sync.hub_store.apply_page`` on the real SQLite file, as the agent does): the TOML until
+with ``sync.central_records.apply_page`` on the real SQLite file, as the agent does): the TOML until
 central's arrives, central's once pulled, the TOML again if central withdraws it, and a
 document the hub cannot run on is kept out without stopping anything."""
 
@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from contracts.sync import Change, RecordType
-from sync import devtools
+from tests.helpers import devtools
 
 SEDE = "sede-prec"
 

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from central.sync import models as m
 from central.sync import service
-from sync import hub_store
+from hub.domain import outbox, store
+from tests.helpers import hub_records
 
 from .conftest import (
     SEDE,
@@ -45,7 +46,7 @@ def test_hub_killed_after_central_committed_before_the_answer(rig):
     wait_for(lambda: inbox_count(rig) > before, 30, "central to commit an unanswered batch")
     rig.hub.kill_agents()  # the answer never arrived; the hub still holds those rows unsent
     conn = hub_conn(rig)
-    unsent = hub_store.backlog(conn)[0]
+    unsent = outbox.backlog(conn)[0]
     conn.close()
     assert unsent > 0
     rig.proxy.set("up")
@@ -78,7 +79,7 @@ def test_answers_lost_5xx_and_pages_cut_off(rig):
     rig.proxy.set("up")
     settle(rig)
     conn = hub_conn(rig)
-    errors = hub_store.get_state(conn)
+    errors = store.sync_state(conn)
     conn.close()
     assert errors.get("last_error_at"), "the faults were seen by the agent"
 
@@ -98,7 +99,7 @@ def test_central_restored_from_an_older_backup(rig):
     settle(rig)
     backup_url = rig.central.db_url
     rig.central.stop()
-    from sync import devtools
+    from tests.helpers import devtools
 
     older = devtools.clone_pg_database(backup_url)  # the backup, taken now
     rig.central.start()
@@ -130,10 +131,10 @@ def test_hub_restored_from_an_older_backup(rig):
     rig.hub.start_traffic(30)
     rig.hub.start_agent()
     wait_traffic(rig)
-    wait_for(lambda: hub_store.backlog(hub_conn(rig))[0] == 0, 60, "the restored hub to drain")
+    wait_for(lambda: outbox.backlog(hub_conn(rig))[0] == 0, 60, "the restored hub to drain")
     assert_exactly_once(rig)
     conn = hub_conn(rig)
-    epoch = hub_store.wire_position(conn)[0]
+    epoch = outbox.wire_position(conn)[0]
     ours = {r[0]: tuple(r[1:]) for r in conn.execute("SELECT id, revision, status FROM tickets")}
     conn.close()
     engine = central_engine(rig)
@@ -161,8 +162,8 @@ def test_case_edited_at_both_sides_while_apart_and_delete_against_edit(rig):
     ids = [r[0] for r in conn.execute("SELECT id FROM case_intakes ORDER BY id")]
     assert len(ids) == 2
     rig.proxy.set("down")
-    hub_store.save_intake(conn, intake_id=ids[0], changes={"summary": "editada en la sede"})
-    hub_store.save_intake(conn, intake_id=ids[1], changes={}, delete=True)
+    hub_records.save_intake(conn, intake_id=ids[0], changes={"summary": "editada en la sede"})
+    hub_records.save_intake(conn, intake_id=ids[1], changes={}, delete=True)
     conn.close()
     engine = central_engine(rig)
     with engine.begin() as c:

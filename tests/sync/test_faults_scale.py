@@ -25,8 +25,9 @@ from sqlalchemy import func, select
 
 from central.sync import models as m
 from central.sync import service
-from sync import hub_store
+from hub.domain import outbox, store
 from sync.agent import AgentSettings
+from tests.helpers import hub_records
 
 from .conftest import (
     SEDE,
@@ -85,7 +86,7 @@ def edit_intake_at_hub(rig: Rig, rng: random.Random, stats: dict[str, int]) -> N
     try:
         ids = [r[0] for r in conn.execute("SELECT id FROM case_intakes WHERE deleted = 0")]
         if ids:
-            hub_store.save_intake(
+            hub_records.save_intake(
                 conn,
                 intake_id=rng.choice(ids),
                 changes={"summary": f"completada en la sede {rng.randint(0, 10**6)}"},
@@ -134,7 +135,7 @@ def test_random_partitions_for_minutes(rig):
     # the traffic kept going through the partitions (about four events a ticket)
     assert acked > 4 * rate * PARTITION_S * 0.9
     conn = hub_conn(rig)
-    state = hub_store.get_state(conn)
+    state = store.sync_state(conn)
     conn.close()
     assert state.get("last_error_at"), "the faults were seen by the agent"
     if PARTITION_S >= 100:  # at full scale every mode and action happened (a short run may not)
@@ -167,7 +168,7 @@ def test_three_days_offline_with_a_50000_event_backlog(rig):
     wait_traffic(rig, timeout=400)
     generated = time.monotonic() - generated
     conn = hub_conn(rig)
-    backlog = hub_store.backlog(conn)[0]
+    backlog = outbox.backlog(conn)[0]
     first, last = conn.execute(
         "SELECT MIN(created_at), MAX(created_at) FROM outbox WHERE aggregate_type = 'ticket'"
     ).fetchone()

@@ -15,9 +15,10 @@ from sqlalchemy import func, select
 from central.sync import models as m
 from central.sync import service
 from contracts.mqtt import Role
+from hub.domain import outbox, store
 from hub.ports import Actor
-from sync import fingerprints, hub_store
 from sync.agent import RetryLater
+from tests.helpers import fingerprints, hub_records
 
 SEDE = "sede-sync"
 CENTRAL: contextvars.ContextVar = contextvars.ContextVar("central")
@@ -85,7 +86,7 @@ def test_disabled_user_is_refused_at_the_counter_after_the_next_pull(central, hu
     session.commit()
     session.close()
     # before the pull the hub still knows her as active
-    assert hub_store.synced_staff_user(agent.conn, "ana")["active"] is True
+    assert hub_records.synced_staff_user(agent.conn, "ana")["active"] is True
     converge(agent)
     refused = run(hub_engine, COUNTER, "sign_in", username="ana", password=central.passwords["ana"])
     assert refused.status == "error" and refused.error.code == "bad_credentials"
@@ -142,7 +143,7 @@ def _intake(agent, **changes):
         "matter": "alimentos",
         "summary": "Consulta inicial",
     }
-    return hub_store.save_intake(agent.conn, changes={**base, **changes})
+    return hub_records.save_intake(agent.conn, changes={**base, **changes})
 
 
 def test_intake_edited_on_both_sides_is_kept_twice_and_resolved_by_a_person(
@@ -165,7 +166,7 @@ def test_intake_edited_on_both_sides_is_kept_twice_and_resolved_by_a_person(
         headers=admin_headers,
     )
     assert stale.status_code == 409
-    hub_store.save_intake(
+    hub_records.save_intake(
         agent.conn, intake_id=record["id"], changes={"summary": "Versión sede", "status": "open"}
     )
     converge(agent)
@@ -203,7 +204,7 @@ def test_intake_pulled_while_its_push_answer_was_lost_is_applied_once_acknowledg
     the change log will not send it again."""
     record = _intake(agent)
     with monkeypatch.context() as lost:
-        lost.setattr(hub_store, "acknowledge", lambda *args, **kwargs: 0)  # the answer is lost
+        lost.setattr(outbox, "acknowledge", lambda *args, **kwargs: 0)  # the answer is lost
         agent.push_once()
     agent.pull_once()
     local = agent.conn.execute(
@@ -227,7 +228,7 @@ def test_delete_against_edit_keeps_the_edit_and_flags_it(central, hub_engine, ag
         json={"base_revision": 1, "summary": "Completada en central"},
         headers=admin_headers,
     )
-    hub_store.save_intake(agent.conn, intake_id=record["id"], changes={}, delete=True)
+    hub_records.save_intake(agent.conn, intake_id=record["id"], changes={}, delete=True)
     converge(agent)
     conflicts = central.client.get("/api/v1/sync/conflicts", headers=admin_headers).json()
     assert [c["kind"] for c in conflicts] == ["delete_edit"]
@@ -241,7 +242,7 @@ def test_poison_event_is_dead_lettered_and_does_not_block(
 ):
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
     # a corrupt row (e.g. written by a buggy version): known type, invalid payload
-    hub_store.hub_store.begin_immediate(agent.conn)
+    store.begin_immediate(agent.conn)
     agent.conn.execute(
         "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
         "aggregate_id, payload, created_at) SELECT ?, sede_id, hub_epoch, 'ticket.issued', "
@@ -251,7 +252,7 @@ def test_poison_event_is_dead_lettered_and_does_not_block(
     agent.conn.execute("COMMIT")
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
     agent.push_once()
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     dead = central.client.get("/api/v1/sync/dead-letters", headers=admin_headers).json()
     assert len(dead) == 1 and dead[0]["event_type"] == "ticket.issued"
     with central.connect() as conn:
@@ -268,7 +269,7 @@ def test_oversized_batches_are_split(central, hub_engine, agent):
     _intake(agent, summary="x" * 3900)
     central.app.state.sync_settings.max_batch_bytes = 3000
     agent.push_once()
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     assert agent.batch_events < 1000
     with central.connect() as conn:
         assert len(conn.execute(select(m.sync_ticket)).all()) == 30
@@ -285,23 +286,21 @@ def test_busy_central_answers_429_and_the_agent_backs_off(central, hub_engine, a
         agent.push_once()
     assert caught.value.retry_after_s == 5
     agent.push_job()  # scheduled run: records the error and waits
-    assert hub_store.get_state(agent.conn)["last_error"].startswith(
-        "push: la central respondió 429"
-    )
+    assert store.sync_state(agent.conn)["last_error"].startswith("push: la central respondió 429")
     assert not agent._push_backoff.ready()  # noqa: SLF001
-    assert hub_store.backlog(agent.conn)[0] > 0
+    assert outbox.backlog(agent.conn)[0] > 0
     central.app.state.sync_gate = _Gate(2)
     agent._push_backoff.succeeded()  # noqa: SLF001
     agent.push_job()
-    assert hub_store.backlog(agent.conn)[0] == 0
-    assert hub_store.get_state(agent.conn)["last_error"] == ""
+    assert outbox.backlog(agent.conn)[0] == 0
+    assert store.sync_state(agent.conn)["last_error"] == ""
 
 
 def test_hub_restored_from_an_older_backup_opens_a_new_epoch(central, hub_engine, agent, tmp_path):
     import shutil
 
     from hub.domain.engine import HubEngine
-    from sync import devtools
+    from tests.helpers import devtools
 
     for _ in range(3):
         run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
@@ -311,7 +310,7 @@ def test_hub_restored_from_an_older_backup_opens_a_new_epoch(central, hub_engine
     for _ in range(4):
         run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
     agent.push_once()
-    first_epoch = hub_store.wire_position(agent.conn)[0]
+    first_epoch = outbox.wire_position(agent.conn)[0]
     hub_engine.close()
     agent.conn.close()
     restored = tmp_path / "restored.sqlite3"
@@ -326,8 +325,8 @@ def test_hub_restored_from_an_older_backup_opens_a_new_epoch(central, hub_engine
     )
     try:
         again.push_once()
-        assert hub_store.wire_position(again.conn)[0] > first_epoch
-        assert hub_store.backlog(again.conn)[0] == 0
+        assert outbox.wire_position(again.conn)[0] > first_epoch
+        assert outbox.backlog(again.conn)[0] == 0
         with central.connect() as conn:
             counts = service.event_counts(conn, sede_id=SEDE)
             tickets = conn.execute(select(func.count()).select_from(m.sync_ticket)).scalar_one()
@@ -350,13 +349,13 @@ def test_central_restored_from_an_older_backup_gets_everything_again(central, hu
             conn.execute(table.delete())
     agent.push_once()  # heartbeat reveals central behind -> rewind
     agent.push_once()
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     assert_same(agent, central)
 
 
 def test_corrupt_stored_payload_is_dead_lettered_not_blocking(central, hub_engine, agent):
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
-    hub_store.hub_store.begin_immediate(agent.conn)
+    store.begin_immediate(agent.conn)
     agent.conn.execute(
         "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
         "aggregate_id, payload, created_at) SELECT ?, sede_id, hub_epoch, 'ticket.issued', "
@@ -366,7 +365,7 @@ def test_corrupt_stored_payload_is_dead_lettered_not_blocking(central, hub_engin
     agent.conn.execute("COMMIT")
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
     agent.push_once()
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     with central.connect() as conn:
         dead = service.list_dead_letters(conn, sede_ids=None)
         assert len(conn.execute(select(m.sync_ticket)).all()) == 2
@@ -376,7 +375,7 @@ def test_corrupt_stored_payload_is_dead_lettered_not_blocking(central, hub_engin
 def test_event_with_a_nul_character_is_dead_lettered_alone(central, hub_engine, agent):
     """PostgreSQL text cannot hold NUL: such an event must not fail its whole batch forever."""
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
-    hub_store.hub_store.begin_immediate(agent.conn)
+    store.begin_immediate(agent.conn)
     agent.conn.execute(
         "INSERT INTO outbox (event_id, sede_id, hub_epoch, event_type, aggregate_type, "
         "aggregate_id, payload, created_at) SELECT ?, sede_id, hub_epoch, 'printer_fault.reported', "
@@ -389,7 +388,7 @@ def test_event_with_a_nul_character_is_dead_lettered_alone(central, hub_engine, 
     agent.conn.execute("COMMIT")
     run(hub_engine, KIOSK, "issue_ticket", service_code="orientacion")
     agent.push_once()
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     with central.connect() as conn:
         dead = service.list_dead_letters(conn, sede_ids=None)
         assert len(conn.execute(select(m.sync_ticket)).all()) == 2

@@ -14,10 +14,11 @@ import time
 import pytest
 
 from contracts import mqtt as topics
+from hub.domain import central_records, store
 from hub.mqtt_client import DeviceClient
-from sync import devtools, hub_store
 from sync.agent import RetryLater, SyncAgent
 from tests.conftest import free_port
+from tests.helpers import devtools
 from tests.qt_live_hub import LiveHub, make_client  # noqa: F401 (fixture)
 from tests.sync.conftest import SEDE, make_agent
 
@@ -127,14 +128,16 @@ def test_counter_intake_taken_offline_reaches_central_as_a_case_file(
         if "/request/open_case_intake" in topic:
             continue
         text = payload.decode("utf-8", "replace")
-        assert "Ccori" not in text and "Juana" not in text and "2376" not in text, topic
+        # the whole number, as typed and as stored (4 digits alone also turn up in timestamps)
+        assert "Ccori" not in text and "Juana" not in text, topic
+        assert DNI not in text and INTAKE["doc_number"] not in text, topic
 
     # the WAN is down: the push fails, the intake waits in the hub's outbox
     offline = unreachable_agent(hub_engine.db_path, central.token)
     with pytest.raises(RetryLater):
         offline.push_once()
     offline.conn.close()
-    conn = hub_store.open_db(hub_engine.db_path)
+    conn = store.open_db(hub_engine.db_path)
     try:
         [row] = conn.execute(
             "SELECT payload, sent_at FROM outbox WHERE event_type = 'case_intake.saved'"
@@ -180,7 +183,7 @@ def test_counter_intake_taken_offline_reaches_central_as_a_case_file(
         mapping = None
         while mapping is None and time.monotonic() < deadline:
             agent.pull_once()
-            mapping = hub_store.case_file_for_intake(agent.conn, intake["intake_id"])
+            mapping = central_records.case_file_for_intake(agent.conn, intake["intake_id"])
             if mapping is None:
                 time.sleep(0.2)
         assert mapping is not None, "the file number never came back to the hub"

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from central.sync import models as m
 from central.sync import service
 from contracts.mqtt import Role
+from hub.domain import outbox, store
 from hub.ports import Actor
-from sync import fingerprints, hub_store
+from tests.helpers import fingerprints, hub_records
 
 KIOSK = Actor(role=Role.KIOSK, device_id="k1")
 
@@ -32,11 +33,11 @@ def issue(engine, n: int) -> list[str]:
 
 def test_push_applies_each_event_once_and_marks_sent(central, hub_engine, agent):
     issue(hub_engine, 5)
-    pending, _ = hub_store.backlog(agent.conn)
+    pending, _ = outbox.backlog(agent.conn)
     assert pending >= 5
     acked = agent.push_once()
     assert acked == pending
-    assert hub_store.backlog(agent.conn)[0] == 0
+    assert outbox.backlog(agent.conn)[0] == 0
     with central.connect() as conn:
         counts = service.event_counts(conn, sede_id="sede-sync")
         tickets = conn.execute(select(m.sync_ticket)).all()
@@ -58,10 +59,10 @@ def test_pull_brings_staff_and_config(central, hub_engine, agent):
         applied += agent.pull_once()
         time.sleep(0.05)
     assert applied == 4  # sede config + the matter catalogue + two staff users
-    user = hub_store.synced_staff_user(agent.conn, "ana")
+    user = hub_records.synced_staff_user(agent.conn, "ana")
     assert (
         user is not None and user["active"] is True and user["password_hash"].startswith("$argon2")
     )
-    state = hub_store.get_state(agent.conn)
+    state = store.sync_state(agent.conn)
     assert state["pull_cursor"]
     assert agent.pull_once() == 0

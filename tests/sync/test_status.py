@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from contracts.mqtt import Role
 from hub.cli import app as hub_app
+from hub.domain import store
 from hub.ports import Actor
-from sync import hub_store
 
 KIOSK = Actor(role=Role.KIOSK, device_id="k1")
 
@@ -53,8 +53,8 @@ def test_hub_status_shows_backlog_last_success_and_last_error(tmp_path, monkeypa
     for _ in range(3):
         issue_ticket(engine)
     engine.close()
-    conn = hub_store.open_db(db_path)
-    hub_store.write_state(
+    conn = store.open_db(db_path)
+    store.write_sync_state(
         conn,
         last_push_ok_at="2026-11-27T10:00:00.000000+00:00",
         last_error="push: la central respondió 503: central no disponible",

@@ -4,7 +4,7 @@ attention (offline: it waits in the hub's outbox), the sync agent pushes it when
 central's sync stores it with its revision, and the case module opens the file from it — then
 a later edit at the hub (closing the attention) reaches the same file, never a second one.
 
-Here the intake is written with sync.hub_store.save_intake (the store function the counter's
+Here the intake is written with sync.hub_records.save_intake (the store function the counter's
 open_case_intake command uses inside its transaction); the whole path from the counter over
 MQTT is tests/sync/test_intake_e2e.py."""
 
@@ -19,7 +19,8 @@ from central.cases.models import CaseEvent, CaseFile
 from central.cases.settings import CasesSettings
 from central.citizens.models import Citizen
 from central.core.db import new_session
-from sync import hub_store
+from hub.domain import central_records
+from tests.helpers import hub_records
 from tests.sync.conftest import (  # noqa: F401 - fixtures of the sync tests, reused
     SEDE,
     admin_headers,
@@ -59,7 +60,7 @@ def _files(central) -> list[CaseFile]:
 
 
 def test_counter_intake_becomes_a_case_file_once(central, agent, admin_headers):
-    record = hub_store.save_intake(
+    record = hub_records.save_intake(
         agent.conn,
         changes={
             "citizen_doc_type": "dni",
@@ -90,7 +91,7 @@ def test_counter_intake_becomes_a_case_file_once(central, agent, admin_headers):
     # idempotent: running again changes nothing
     assert _ingest(central).created == 0
     # the counter closes the attention later (a new revision of the same intake)
-    hub_store.save_intake(agent.conn, intake_id=record["id"], changes={"status": "closed"})
+    hub_records.save_intake(agent.conn, intake_id=record["id"], changes={"status": "closed"})
     agent.push_once()
     report = _ingest(central)
     assert (report.created, report.updated) == (0, 1)
@@ -110,7 +111,7 @@ def test_counter_intake_becomes_a_case_file_once(central, agent, admin_headers):
 
 def test_known_person_is_reused_and_api_ingest_is_national_only(central, agent, admin_headers):
     for summary in ("Primera consulta", "Segunda consulta"):
-        hub_store.save_intake(
+        hub_records.save_intake(
             agent.conn,
             changes={
                 "citizen_doc_type": "dni",
@@ -136,7 +137,7 @@ def test_known_person_is_reused_and_api_ingest_is_national_only(central, agent, 
 
 @pytest.mark.parametrize("doc", ["123", None])
 def test_intake_with_a_bad_or_missing_document_still_opens_a_file(central, agent, doc):
-    hub_store.save_intake(
+    hub_records.save_intake(
         agent.conn,
         changes={
             "citizen_doc_type": "dni" if doc else "ninguno",
@@ -160,7 +161,7 @@ def test_a_push_with_intakes_wakes_the_ingestion_at_once(central, agent):
     that brought it, not at the next minute round, so the counter gets its number soon."""
     import time
 
-    hub_store.save_intake(
+    hub_records.save_intake(
         agent.conn,
         changes={
             "citizen_doc_type": "dni",
@@ -193,7 +194,7 @@ def test_an_intake_corrected_at_the_counter_before_it_synced_reaches_central_as_
 
     from contracts.mqtt import Role
     from hub.ports import Actor
-    from sync import devtools
+    from tests.helpers import devtools
 
     def run(role, device_id, action, **params):
         outcome = hub_engine.execute(
@@ -259,7 +260,7 @@ def test_an_intake_corrected_at_the_counter_before_it_synced_reaches_central_as_
     assert "agresiones del conviviente" in case.summary and "Pide alimentos" not in case.summary
     # the file number comes back by pull: from then on the correction is central's
     deadline = time.monotonic() + 60
-    while hub_store.case_file_for_intake(agent.conn, intake["intake_id"]) is None:
+    while central_records.case_file_for_intake(agent.conn, intake["intake_id"]) is None:
         assert time.monotonic() < deadline, "the file number never came back to the hub"
         agent.pull_once()
         time.sleep(0.1)

@@ -278,12 +278,12 @@ def test_the_sync_records_own_check_never_quotes_the_person(
 ):
     """Should the record still fail sync's validation, the command is refused without a
     traceback or message that would carry the names into the logs."""
-    from sync.protocol import events
+    from contracts import cases
 
     def refuse(record):
         raise ValueError(f"bad record {record}")
 
-    monkeypatch.setattr(events.IntakeRecord, "model_validate", refuse)
+    monkeypatch.setattr(cases.IntakeRecord, "model_validate", refuse)
     with nothing_written():
         outcome = hub.counter("v1", "open_case_intake", **form())
     assert outcome.error.code == ErrorCode.INVALID_PAYLOAD and outcome.error.field == "intake"
@@ -552,11 +552,12 @@ def test_once_central_has_opened_the_file_it_is_corrected_there(
 def test_a_referred_or_closed_intake_is_not_corrected_at_the_counter(
     hub, opened, db_path, nothing_written
 ):
-    from sync import hub_store
+    from hub.domain import store
+    from tests.helpers import hub_records
 
-    conn = hub_store.open_db(db_path)
+    conn = store.open_db(db_path)
     try:  # central's later version, as pulled (the intake moved on)
-        hub_store.save_intake(conn, intake_id=opened["intake_id"], changes={"status": "referred"})
+        hub_records.save_intake(conn, intake_id=opened["intake_id"], changes={"status": "referred"})
     finally:
         conn.close()
     with nothing_written():

@@ -23,9 +23,10 @@ from pathlib import Path
 
 from contracts.errors import ErrorCode
 from contracts.mqtt import Role
+from hub.domain import store
 from hub.domain.engine import HubEngine
 from hub.ports import Actor
-from sync import devtools, hub_store
+from tests.helpers import devtools, hub_records
 
 KIOSK = Actor(role=Role.KIOSK, device_id="k1")
 COUNTER = Actor(role=Role.COUNTER, device_id="v1")
@@ -57,7 +58,7 @@ def main() -> int:
         args.db,
         clock=lambda: datetime.now(UTC) + offset[0],
     )
-    conn = hub_store.open_db(args.db)
+    conn = store.open_db(args.db)
 
     def run(actor: Actor, action: str, **params: object) -> dict:
         out = engine.execute(
@@ -86,7 +87,7 @@ def main() -> int:
             run(COUNTER, "pause_counter", reason="refrigerio")
             run(COUNTER, "open_counter")
         if args.intakes and n % max(1, args.tickets // args.intakes) == 0:
-            hub_store.save_intake(conn, changes={**INTAKE, "summary": f"ficha {n}"})
+            hub_records.save_intake(conn, changes={**INTAKE, "summary": f"ficha {n}"})
         print(n + 1, flush=True)
         if args.rate:
             time.sleep(max(0.0, 1 / args.rate - (time.monotonic() - started)))
@@ -129,7 +130,7 @@ def busy_sede(args: argparse.Namespace) -> int:
 
     def kiosk(number: int) -> None:
         actor = Actor(role=Role.KIOSK, device_id=f"k{number + 1}")
-        conn = hub_store.open_db(args.db)
+        conn = store.open_db(args.db)
         every = max(1, total // max(1, args.intakes))
         while not done.is_set():
             # people take a ticket about as fast as the counters serve them (a line of a few
@@ -146,7 +147,7 @@ def busy_sede(args: argparse.Namespace) -> int:
             started = time.monotonic()
             run(actor, "issue_ticket", service_code="orientacion")
             if args.intakes and n % every == 0:
-                hub_store.save_intake(conn, changes={**INTAKE, "summary": f"ficha {n}"})
+                hub_records.save_intake(conn, changes={**INTAKE, "summary": f"ficha {n}"})
             if n % 500 == 0:
                 print(n, flush=True)
             if args.rate:

@@ -20,14 +20,14 @@ _page_numbers = count(1)
 
 def store_pulled_page(db_path: Path | str, changes: list[Change]) -> None:
     """Store one page of central's changes in a hub file exactly as the sync agent does after
-    a pull (``sync.hub_store.apply_page``, with the cursor saved in the same transaction), for
+    a pull (``central_records.apply_page``, with the cursor saved in the same transaction), for
     tests that play central's word without a central."""
-    from sync import hub_store
+    from hub.domain import central_records, store
 
-    conn = hub_store.open_db(db_path)
+    conn = store.open_db(db_path)
     try:
-        sent = hub_store.get_state(conn).get("pull_cursor", "")
-        assert hub_store.apply_page(
+        sent = store.sync_state(conn).get("pull_cursor", "")
+        assert central_records.apply_page(
             conn,
             sent_cursor=sent,
             changes=changes,
