@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
@@ -15,6 +16,7 @@ from central.activities.schemas import (
     SupervisionReport,
     SupervisionRow,
 )
+from central.core.spreadsheet import append_row, set_cell
 from central.org.models import District, Sede
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,22 +107,24 @@ def to_xlsx(report: SupervisionReport, *, institution: str, scope: str) -> bytes
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Supervisión"
-    sheet["A1"] = "Programado frente a ejecutado"
+    set_cell(sheet, 1, 1, "Programado frente a ejecutado")
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A2"] = institution
-    sheet["A3"] = f"{scope} · {period(report)} · por {GROUP_LABELS_ES[report.group_by].lower()}"
-    sheet["A4"] = f"Generado el {_generated()} (hora de Lima)"
+    set_cell(sheet, 2, 1, institution)
+    set_cell(
+        sheet, 3, 1, f"{scope} · {period(report)} · por {GROUP_LABELS_ES[report.group_by].lower()}"
+    )
+    set_cell(sheet, 4, 1, f"Generado el {_generated()} (hora de Lima)")
     header, body = table_rows(report)
     first = 6
     fill = PatternFill("solid", fgColor="1F4E79")
     for index, name in enumerate(header, start=1):
-        cell = sheet.cell(row=first, column=index, value=name)
+        cell = set_cell(sheet, first, index, name)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = fill
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for offset, line in enumerate(body, start=1):
         for index, value in enumerate(line, start=1):
-            sheet.cell(row=first + offset, column=index, value=value)
+            set_cell(sheet, first + offset, index, value)
         if offset == len(body):  # totals
             for index in range(1, len(line) + 1):
                 sheet.cell(row=first + offset, column=index).font = Font(bold=True)
@@ -132,9 +136,9 @@ def to_xlsx(report: SupervisionReport, *, institution: str, scope: str) -> bytes
 
     # second sheet: totals by activity type, with a chart
     types = workbook.create_sheet("Por tipo")
-    types.append(["Tipo de actividad", "Programado", "Ejecutado", "Cumplimiento %"])
+    append_row(types, ["Tipo de actividad", "Programado", "Ejecutado", "Cumplimiento %"])
     for figure in report.totals.figures:
-        types.append([figure.label, figure.planned, figure.executed, figure.compliance_pct])
+        append_row(types, [figure.label, figure.planned, figure.executed, figure.compliance_pct])
     types.column_dimensions["A"].width = 24
     chart = BarChart()
     chart.type = "bar"
@@ -156,7 +160,7 @@ def to_xlsx(report: SupervisionReport, *, institution: str, scope: str) -> bytes
         ("Datos de cola (sedes sincronizadas)", "sí" if report.sources.get("queue") else "no"),
         ("Datos de expedientes", "sí" if report.sources.get("cases") else "no"),
     ):
-        params.append(list(item))
+        append_row(params, item)
     params.column_dimensions["A"].width = 46
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -193,9 +197,9 @@ def to_pdf(report: SupervisionReport, *, institution: str, scope: str) -> bytes:
     head = small.clone("head", textColor=colors.white, fontName="Helvetica-Bold")
     story = [
         Paragraph("Supervisión de actividades: programado frente a ejecutado", styles["Title"]),
-        Paragraph(institution, styles["Normal"]),
+        Paragraph(escape(institution), styles["Normal"]),
         Paragraph(
-            f"{scope} · {period(report)} · por {GROUP_LABELS_ES[report.group_by].lower()} · "
+            f"{escape(scope)} · {period(report)} · por {GROUP_LABELS_ES[report.group_by].lower()} · "
             f"generado el {_generated()} (hora de Lima)",
             styles["Normal"],
         ),

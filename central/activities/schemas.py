@@ -11,11 +11,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line, Text
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=36)]
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Notes = Text(max_length=1000)
+Title = Line(max_length=200, min_length=1)
 Target = Annotated[int, Field(ge=0, le=10_000)]
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -142,7 +143,7 @@ class ManualActivityCreate(_In):
     activity_date: date
     title: Title
     participants: int = Field(default=0, ge=0, le=100_000)
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    notes: Text(max_length=2000) | None = None
 
 
 class ManualActivityRead(BaseModel):

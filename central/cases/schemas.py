@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from central.cases import catalogues as cat
 from central.citizens.schemas import CitizenCreate, DocType
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line, Text
 
 Service = StrEnum("Service", {k: k for k in cat.SERVICES})  # type: ignore[misc]
 Matter = StrEnum("Matter", {k: k for k in cat.MATTERS})  # type: ignore[misc]
@@ -24,7 +25,7 @@ DocumentCategory = StrEnum("DocumentCategory", {k: k for k in cat.DOCUMENT_CATEG
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 SedeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)]
+Notes = Text(max_length=20000)
 
 
 class PartyCreate(BaseModel):
@@ -32,17 +33,15 @@ class PartyCreate(BaseModel):
 
     role: PartyRole
     citizen_id: Id | None = None
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=250)] | None = None
+    name: Line(max_length=250) | None = None
     doc_type: DocType | None = None
-    doc_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
+    doc_number: Line(max_length=20) | None = None
 
 
 class PartyRemoval(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=400)]
+    reason: Text(max_length=400, min_length=3)
 
 
 class CaseCreate(BaseModel):
@@ -55,10 +54,8 @@ class CaseCreate(BaseModel):
     client_citizen_id: Id | None = None
     client: CitizenCreate | None = None  # register the person in the same transaction
     assigned_user_id: Id | None = None
-    judicial_number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
-    court: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    judicial_number: Line(max_length=40) | None = None
+    court: Line(max_length=200) | None = None
     summary: Notes = ""
     parties: list[PartyCreate] = Field(default_factory=list, max_length=30)
 
@@ -70,10 +67,8 @@ class CaseUpdate(BaseModel):
     matter: Matter | None = None
     attention_type: AttentionType | None = None
     assigned_user_id: Id | None = None
-    judicial_number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
-    court: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    judicial_number: Line(max_length=40) | None = None
+    court: Line(max_length=200) | None = None
     summary: Notes | None = None
 
 
@@ -82,7 +77,7 @@ class TransitionRequest(BaseModel):
 
     to_state: State
     outcome_code: Outcome | None = None
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] = ""
+    notes: Text(max_length=1000) = ""
 
 
 class PartyRead(BaseModel):
@@ -137,9 +132,7 @@ class ActionCreate(BaseModel):
     notes: Notes = ""
     restricted: bool = False
     # optional deadline that starts at the action (e.g. a filing opens a term to answer)
-    deadline_title: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
-    ) = None
+    deadline_title: Line(max_length=200) | None = None
     deadline_business_days: int | None = Field(default=None, ge=1, le=365)
     deadline_due_date: date | None = None
 
@@ -161,7 +154,7 @@ class ActionRead(BaseModel):
 class DeadlineCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    title: Line(max_length=200, min_length=1)
     start_date: date
     business_days: int | None = Field(default=None, ge=1, le=365)
     due_date: date | None = None
@@ -207,17 +200,15 @@ class ReferralCreate(BaseModel):
     to_sede_id: SedeId | None = None
     to_service: Service | None = None
     institution: Institution | None = None
-    institution_detail: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
-    ) = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
+    institution_detail: Line(max_length=200) | None = None
+    reason: Text(max_length=4000, min_length=3)
 
 
 class ReferralDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     accept: bool
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    notes: Text(max_length=1000) | None = None
 
 
 class ReferralRead(BaseModel):

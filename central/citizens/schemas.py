@@ -10,9 +10,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line, Text
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+ShortText = Line(max_length=200)
+Name = Line(max_length=120, min_length=1)
 
 
 class DocType(StrEnum):
@@ -73,11 +74,9 @@ class CitizenCreate(BaseModel):
 
     sede_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
     doc_type: DocType
-    doc_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
+    doc_number: Line(max_length=20) | None = None
     given_names: Name
-    surnames: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    surnames: Line(max_length=120) = ""
     birth_date: date | None = None
     sex: Sex | None = None
     language: Language = Language.CASTELLANO
@@ -94,7 +93,7 @@ class CitizenCreate(BaseModel):
         ]
         | None
     ) = None
-    address: Text | None = None
+    address: ShortText | None = None
     ubigeo: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
     ubigeo_scheme: UbigeoScheme | None = None
     flags: list[VulnerabilityFlag] = Field(default_factory=list, max_length=7)
@@ -112,7 +111,7 @@ class CitizenUpdate(BaseModel):
 
     base_revision: int = Field(ge=1)
     given_names: Name | None = None
-    surnames: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None = None
+    surnames: Line(max_length=120) | None = None
     birth_date: date | None = None
     sex: Sex | None = None
     language: Language | None = None
@@ -129,7 +128,7 @@ class CitizenUpdate(BaseModel):
         ]
         | None
     ) = None
-    address: Text | None = None
+    address: ShortText | None = None
     ubigeo: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] | None = None
     ubigeo_scheme: UbigeoScheme | None = None
     flags: list[VulnerabilityFlag] | None = Field(default=None, max_length=7)
@@ -183,7 +182,7 @@ class MergeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     merged_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=400)]
+    reason: Text(max_length=400, min_length=3)
 
 
 class MergeRead(BaseModel):
@@ -203,8 +202,8 @@ class EligibilityCreate(BaseModel):
     household_size: int = Field(ge=1, le=40)
     dependants: int = Field(default=0, ge=0, le=40)
     monthly_income_soles: Decimal = Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2)
-    income_sources: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] = ""
-    assets: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] = ""
+    income_sources: Text(max_length=400) = ""
+    assets: Text(max_length=400) = ""
     declared_on: date | None = None  # default: today in Lima
 
 
@@ -212,10 +211,8 @@ class EligibilityDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Annotated[str, StringConstraints(pattern=r"^(verified|no_gratuidad)$")]
-    resolution_number: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None
-    ) = None
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    resolution_number: Line(max_length=60) | None = None
+    notes: Text(max_length=2000) | None = None
 
 
 class EligibilitySummary(BaseModel):

@@ -7,9 +7,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
-DeviceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+DeviceName = Line(max_length=80, min_length=1)
 
 
 class EnrollmentCodeCreate(BaseModel):
@@ -32,7 +33,7 @@ class EnrollmentCodeIssued(BaseModel):
 class EnrollRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: Line(max_length=64, min_length=1)
 
 
 class DeviceCredential(BaseModel):

@@ -16,13 +16,14 @@ from pydantic import (
 )
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line
 from contracts.sedeconf import QueuePolicyConf
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-CounterName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Line(max_length=120, min_length=1)
+ShortName = Line(max_length=80, min_length=1)
+CounterName = Line(max_length=40, min_length=1)
+Address = Line(max_length=200, min_length=1)
 Letter = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 Ubigeo = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 Weight = Annotated[int, Field(ge=1, le=100)]

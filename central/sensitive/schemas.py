@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line, Text
 
 
 class SensitiveCategory(StrEnum):
@@ -22,11 +23,9 @@ class SensitiveNoteCreate(BaseModel):
 
     sede_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,64}$")]
     category: SensitiveCategory
-    subject_ref: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ]
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    body: Annotated[str, StringConstraints(min_length=1, max_length=20000)]
+    subject_ref: Line(max_length=64, min_length=1)
+    title: Line(max_length=200, min_length=1)
+    body: Text(max_length=20000, min_length=1, strip=False)
 
 
 class SensitiveNoteSummary(BaseModel):

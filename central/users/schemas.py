@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central.auth.policy import Profile, ScopeKind
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line
 
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z0-9_-]{3,64}$")
 ]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+DisplayName = Line(max_length=120, min_length=1)
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]{1,100}@[^@\s]{1,99}$")
 ]

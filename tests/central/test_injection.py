@@ -159,3 +159,63 @@ def test_nul_and_lone_surrogates_are_refused_everywhere(client, world, factory):
         client.get(f"/api/v1/sedes/{world.sede_a1}", headers=headers).json()["address"]
         == "Av. Prueba 1"
     )
+
+
+CONTROL_CHARACTERS = ["\x07", "\x1b", "\x0b", "\x7f", "\x85", "\u2028", "\n"]
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS)
+def test_control_characters_in_names_are_refused_with_a_spanish_message(
+    char, client, world, factory, db
+):
+    """Names and one-line labels refuse every control character (a BEL in a display name made
+    the XLSX export answer 500); free text keeps its line breaks but refuses the rest."""
+    headers = sign_in(client, factory.user(Profile.ADMINISTRADOR_NACIONAL))
+    name = f"Ana{char}María"
+    attempts = [
+        ("patch", f"/api/v1/districts/{world.district_a}", {"name": name}, "name"),
+        ("patch", f"/api/v1/sedes/{world.sede_a1}", {"address": name}, "address"),
+        ("patch", f"/api/v1/sedes/{world.sede_a1}/counters/v1", {"name": name}, "name"),
+        (
+            "post",
+            "/api/v1/users",
+            {
+                "username": "ctl-user",
+                "display_name": name,
+                "password": "Contraseña-segura-7",
+                "profiles": ["orientador"],
+                "scope_kind": "sede",
+                "sede_id": world.sede_a1,
+            },
+            "display_name",
+        ),
+        (
+            "post",
+            "/api/v1/citizens",
+            {"sede_id": world.sede_a1, "doc_type": "ninguno", "given_names": name},
+            "given_names",
+        ),
+    ]
+    for method, url, body, field in attempts:
+        response = getattr(client, method)(url, headers=headers, json=body)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["fields"] == [
+            {"field": field, "message": "No debe contener caracteres de control."}
+        ], url
+    db.expire_all()
+    assert db.exec(select(func.count()).select_from(User)).one() == 1
+    db.rollback()
+
+
+def test_free_text_keeps_line_breaks_and_refuses_other_controls(client, world, factory):
+    psych = sign_in(client, factory.user(Profile.PSICOLOGO, sede=world.sede_a1))
+    note = {"sede_id": world.sede_a1, "category": "victima", "subject_ref": "ref-1",
+            "title": "Informe"}  # fmt: skip
+    ok = client.post(
+        "/api/v1/sensitive-notes", headers=psych, json={**note, "body": "Línea 1\r\n\tLínea 2"}
+    )
+    assert ok.status_code == 201, ok.text
+    bad = client.post(
+        "/api/v1/sensitive-notes", headers=psych, json={**note, "body": "Línea\x08 1"}
+    )
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "body"

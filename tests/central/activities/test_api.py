@@ -277,3 +277,57 @@ def test_supervision_json_and_exports(client, db, engine, world, staff, hub_feed
     ).stdout
     assert "Supervisión de actividades" in text and "marzo de 2026" in text
     assert "Total" in text and "30 / 23 (77%)" in text
+
+
+def test_xlsx_export_writes_user_text_as_text_never_as_a_formula(
+    client, db, engine, world, staff, hub_feed, factory
+):
+    """A user named '=HYPERLINK(...)' must not become a live formula in the workbook, and a
+    control character stored before input refused them must not crash the export (500)."""
+    from central.org.models import Sede
+    from central.users.models import User
+
+    payload = '=HYPERLINK("http://example.invalid/x","Abrir")'
+    _seed_month(db, engine, world, staff, hub_feed)
+    for account, name in (
+        (staff.defensor_a1, payload),
+        (staff.defensor2_a1, "Ana\x07 Beltrán\x1b"),
+        (staff.defensor_a2, "@SUM(A1:A9)"),
+    ):
+        user = db.get(User, account.id)
+        user.display_name = name
+        db.add(user)
+    sede = db.get(Sede, world.sede_a2)
+    sede.name = "+Sede\x0b dos"
+    db.add(sede)
+    db.commit()
+    director = factory.user(
+        Profile.DIRECTOR_DISTRITAL, ScopeKind.DISTRICT, district=world.district_a
+    )
+    headers = sign_in(client, director)
+    from openpyxl import load_workbook
+
+    for group_by in ("professional", "sede"):
+        xlsx = client.get(
+            "/api/v1/supervision/export",
+            params={"month_from": "2026-03", "group_by": group_by, "format": "xlsx"},
+            headers=headers,
+        )
+        assert xlsx.status_code == 200, xlsx.text
+        workbook = load_workbook(io.BytesIO(xlsx.content))
+        cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+        assert not [c.coordinate for c in cells if c.data_type == "f"]
+        texts = {c.value for c in cells if isinstance(c.value, str)}
+        if group_by == "professional":
+            assert "'" + payload in texts
+            assert "Ana Beltrán" in texts
+            assert "'@SUM(A1:A9)" in texts
+        else:
+            assert "'+Sede dos" in texts
+        assert not [t for t in texts if any(ord(ch) < 32 for ch in t)]
+    pdf = client.get(
+        "/api/v1/supervision/export",
+        params={"month_from": "2026-03", "group_by": "professional", "format": "pdf"},
+        headers=headers,
+    )
+    assert pdf.status_code == 200
