@@ -48,10 +48,8 @@ def export(
     database_url: Annotated[str | None, typer.Option(help="Base de datos")] = None,
 ) -> None:
     """Export the whole log (for an offline copy)."""
-    import csv
-    import json
-
-    from central.audit.service import EXPORT_COLUMNS, AuditFilter, export_row, iter_events
+    from central.audit import exports
+    from central.audit.service import AuditFilter, iter_events
     from central.core.db import make_engine, new_session
     from central.settings import CentralSettings
 
@@ -65,17 +63,7 @@ def export(
             new_session(engine) as session,
             output.open("w", encoding="utf-8", newline="") as handle,
         ):
-            rows = (export_row(e) for e in iter_events(session=session, flt=AuditFilter()))
-            if fmt == "json":
-                items = list(rows)
-                count = len(items)
-                json.dump(items, handle, ensure_ascii=False, indent=1)
-            else:
-                writer = csv.DictWriter(handle, fieldnames=list(EXPORT_COLUMNS))
-                writer.writeheader()
-                for row in rows:
-                    writer.writerow(row)
-                    count += 1
+            count = exports.write(handle, iter_events(session=session, flt=AuditFilter()), fmt)
     finally:
         engine.dispose()
     typer.echo(f"{count} registros exportados a {output}.")

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from central.audit.actions import SENSITIVE_READS
 from central.audit.models import AuditChainHead, AuditEvent
 from central.domain.actor import Actor
 from central.domain.clock import as_utc, new_id, utcnow
@@ -176,6 +177,7 @@ class AuditFilter:
     sede_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    sensitive_reads: bool = False  # every read of sensitive data (central.audit.actions)
 
 
 def _filtered(query, flt: AuditFilter):  # noqa: ANN001, ANN202
@@ -185,6 +187,8 @@ def _filtered(query, flt: AuditFilter):  # noqa: ANN001, ANN202
         query = query.where(AuditEvent.actor_username == flt.username)
     if flt.action:
         query = query.where(AuditEvent.action == flt.action)
+    if flt.sensitive_reads:
+        query = query.where(col(AuditEvent.action).in_(sorted(SENSITIVE_READS)))
     if flt.entity:
         query = query.where(AuditEvent.entity == flt.entity)
     if flt.entity_id:
@@ -252,7 +256,7 @@ def _filter_dict(flt: AuditFilter) -> dict[str, Any]:
     return {
         k: (v.isoformat() if isinstance(v, datetime) else v)
         for k, v in flt.__dict__.items()
-        if v is not None
+        if v is not None and v is not False
     }
 
 

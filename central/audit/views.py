@@ -3,7 +3,6 @@ search and export is itself audited."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from central.audit import service
+from central.audit import exports, service
 from central.audit.models import AuditEvent
 from central.audit.schemas import AuditEventRead, AuditPage, VerifyRead
 from central.auth.deps import Authorized, SessionDep, require
@@ -59,6 +58,9 @@ def _filter(
     sede_id: Text64 = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    sensitive_reads: Annotated[
+        bool, Query(description="Only reads of sensitive data (every such action code)")
+    ] = False,
 ) -> service.AuditFilter:
     return service.AuditFilter(
         user_id=user_id,
@@ -69,6 +71,7 @@ def _filter(
         sede_id=sede_id,
         since=since,
         until=until,
+        sensitive_reads=sensitive_reads,
     )
 
 
@@ -103,33 +106,14 @@ def export(
     session: SessionDep,
     format: ExportFormat = ExportFormat.CSV,  # noqa: A002
 ) -> Response:
-    rows = [service.export_row(e) for e in service.iter_events(session=session, flt=flt)]
-    service.record_export(
-        session=session, actor=auth.actor, flt=flt, fmt=format.value, count=len(rows)
-    )
+    buffer = io.StringIO()
+    count = exports.write(buffer, service.iter_events(session=session, flt=flt), format.value)
+    service.record_export(session=session, actor=auth.actor, flt=flt, fmt=format.value, count=count)
     session.commit()
-    stamp = datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
-    if format is ExportFormat.JSON:
-        body = json.dumps(rows, ensure_ascii=False, indent=1)
-        media = "application/json"
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(service.EXPORT_COLUMNS))
-        writer.writeheader()
-        for row in rows:
-            # neutralise spreadsheet formulas in free text (CSV injection)
-            writer.writerow(
-                {
-                    k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r" else v)
-                    for k, v in row.items()
-                }
-            )
-        body = buffer.getvalue()
-        media = "text/csv"
     return Response(
-        body,
-        media_type=f"{media}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="auditoria-{stamp}.{format.value}"'},
+        buffer.getvalue(),
+        media_type=exports.media_type(format.value),
+        headers={"Content-Disposition": f'attachment; filename="{exports.filename(format.value)}"'},
     )
 
 

@@ -12,46 +12,13 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from central.audit.actions import action_label
 from central.auth.policy import PROFILE_LABELS_ES, SCOPE_LABELS_ES, Profile, ScopeKind
 from central.domain.clock import as_utc
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LIMA = ZoneInfo("America/Lima")
-
-# Spanish names of the audited actions (unknown ones are shown by their code).
-ACTION_LABELS_ES: dict[str, str] = {
-    "auth.signin": "Inicio de sesión",
-    "auth.signin_failed": "Inicio de sesión fallido",
-    "auth.signout": "Cierre de sesión",
-    "auth.refresh": "Renovación de credencial",
-    "auth.refresh_reuse": "Reutilización de credencial (sesión revocada)",
-    "auth.totp_setup_required": "Configuración de segundo factor requerida",
-    "user.create": "Creación de usuario",
-    "user.update": "Modificación de usuario",
-    "user.unlock": "Desbloqueo de usuario",
-    "user.password_change": "Cambio de contraseña",
-    "user.password_reset": "Restablecimiento de contraseña",
-    "user.totp_enable": "Activación de segundo factor",
-    "user.totp_reset": "Reinicio de segundo factor",
-    "district.create": "Creación de dirección distrital",
-    "district.update": "Modificación de dirección distrital",
-    "sede.create": "Creación de sede",
-    "sede.update": "Modificación de sede",
-    "sede_service.create": "Creación de servicio",
-    "sede_service.update": "Modificación de servicio",
-    "sede_service.delete": "Eliminación de servicio",
-    "counter.create": "Creación de ventanilla",
-    "counter.update": "Modificación de ventanilla",
-    "counter.delete": "Eliminación de ventanilla",
-    "sede_hours.set": "Cambio de horario de atención",
-    "sede_queue_policy.set": "Cambio de política de cola",
-    "device.enrollment_code_issue": "Emisión de código de registro de dispositivo",
-    "device.enroll": "Registro de dispositivo",
-    "device.revoke": "Baja de dispositivo",
-    "audit.search": "Consulta de auditoría",
-    "audit.export": "Exportación de auditoría",
-}
 
 
 def lima(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
@@ -79,10 +46,6 @@ def scope_label(value: str | None) -> str:
         return SCOPE_LABELS_ES[ScopeKind(value or "")]
     except ValueError:
         return value or "—"
-
-
-def action_label(value: str) -> str:
-    return ACTION_LABELS_ES.get(value, value)
 
 
 def _environment() -> Environment:

@@ -3,7 +3,6 @@ search and export is itself audited by central.audit."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,12 +12,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from central.audit import exports as audit_exports
 from central.audit import service as audit
+from central.audit.actions import ACTION_LABELS_ES, SENSITIVE_READS_FILTER
 from central.auth.deps import SessionDep
 from central.auth.web import WebContext
 from central.org import service as org
 from central.web.deps import page
-from central.web.rendering import ACTION_LABELS_ES, LIMA, render
+from central.web.rendering import LIMA, render
 from central.web.routing import WebRoute
 
 router = APIRouter(include_in_schema=False, route_class=WebRoute)
@@ -67,9 +68,11 @@ def _filters(
         errors["hasta"] = problem
     if since and until and until < since:
         errors["hasta"] = "La fecha final debe ser igual o posterior a la inicial."
+    sensitive_reads = values["accion"] == SENSITIVE_READS_FILTER
     flt = audit.AuditFilter(
         username=values["usuario"].lower() or None,
-        action=values["accion"] or None,
+        action=None if sensitive_reads else values["accion"] or None,
+        sensitive_reads=sensitive_reads,
         entity=values["entidad"] or None,
         entity_id=values["id_entidad"] or None,
         sede_id=values["sede"] or None,
@@ -80,6 +83,42 @@ def _filters(
 
 
 FilterDep = Annotated[tuple[audit.AuditFilter, dict[str, str], dict[str, str]], Depends(_filters)]
+
+
+def _loads(raw: str | None) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summary(before_json: str | None, after_json: str | None, limit: int = 6) -> list[str]:
+    """What changed, one readable line per field (the full JSON is in the row's details):
+    "campo: antes → después" for an update, "campo: valor" for what was written or read."""
+    before, after = _loads(before_json), _loads(after_json)
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        lines = [
+            f"{k}: {_short(before.get(k, '—'), 30)} → {_short(after.get(k, '—'), 30)}" for k in keys
+        ]
+    else:
+        shown = after if after is not None else before
+        if isinstance(shown, dict):
+            lines = [f"{k}: {_short(v)}" for k, v in sorted(shown.items())]
+        elif shown is None:
+            lines = []
+        else:
+            lines = [_short(shown, 120)]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"… y {len(lines) - limit} campo(s) más (ver detalle)"]
+    return lines
 
 
 def _pretty(raw: str | None) -> str | None:
@@ -121,6 +160,7 @@ def audit_search(
                 {
                     "event": row,
                     "profiles": [p for p in row.actor_profiles.split(",") if p],
+                    "summary": summary(row.before_json, row.after_json),
                     "before": _pretty(row.before_json),
                     "after": _pretty(row.after_json),
                 }
@@ -134,6 +174,7 @@ def audit_search(
             "message": "Revise los filtros marcados." if errors else None,
             "query": query,
             "actions": sorted(ACTION_LABELS_ES.items(), key=lambda item: item[1]),
+            "sensitive_reads_filter": SENSITIVE_READS_FILTER,
             "sedes": org.list_sedes(session=session),
             "can_export": web.can("audit.export"),
         },
@@ -151,29 +192,14 @@ def audit_export(
     flt, _, errors = filters
     if errors:
         flt = audit.AuditFilter()
-    rows = [audit.export_row(e) for e in audit.iter_events(session=session, flt=flt)]
-    audit.record_export(session=session, actor=web.actor, flt=flt, fmt=formato, count=len(rows))
+    buffer = io.StringIO()
+    count = audit_exports.write(buffer, audit.iter_events(session=session, flt=flt), formato)
+    audit.record_export(session=session, actor=web.actor, flt=flt, fmt=formato, count=count)
     session.commit()
-    stamp = datetime.now(LIMA).strftime("%Y%m%d-%H%M%S")
-    if formato == "json":
-        body = json.dumps(rows, ensure_ascii=False, indent=1)
-        media = "application/json"
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(audit.EXPORT_COLUMNS))
-        writer.writeheader()
-        for row in rows:
-            # a cell starting with = + - @ would be run as a formula by a spreadsheet
-            writer.writerow(
-                {
-                    k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@\t\r" else v)
-                    for k, v in row.items()
-                }
-            )
-        body = buffer.getvalue()
-        media = "text/csv"
     return Response(
-        body,
-        media_type=f"{media}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="auditoria-{stamp}.{formato}"'},
+        buffer.getvalue(),
+        media_type=audit_exports.media_type(formato),
+        headers={
+            "Content-Disposition": f'attachment; filename="{audit_exports.filename(formato)}"'
+        },
     )

@@ -311,6 +311,73 @@ def test_auditor_searches_and_exports_and_both_are_audited(client, world, factor
     assert all(row["sede_id"] == world.sede_a1 for row in as_json.json())
 
 
+def test_the_api_and_web_audit_exports_agree_on_time_zone_and_columns(client, world, factory):
+    """One writer for both files: the same columns (UTC as hashed, and Lima), the same rows,
+    and both file names stamped in Lima time (the API's used the server's zone)."""
+    import csv
+    import io
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from tests.central.conftest import sign_in
+
+    auditor = factory.user(Profile.AUDITOR)
+    headers = sign_in(client, auditor)
+    api = client.get(
+        "/api/v1/audit/export", headers=headers, params={"format": "csv", "entity": "sede"}
+    )
+    web_sign_in(client, auditor)
+    web = client.get("/auditoria/exportar", params={"formato": "csv", "entidad": "sede"})
+    assert api.status_code == web.status_code == 200
+    assert api.text == web.text
+    rows = list(csv.DictReader(io.StringIO(api.text)))
+    assert len(rows) == 3
+    lima = ZoneInfo("America/Lima")
+    for row in rows:
+        utc = datetime.fromisoformat(row["occurred_at"].replace("Z", "+00:00"))
+        local = datetime.fromisoformat(row["occurred_at_lima"])
+        assert row["occurred_at"].endswith("Z") and local.utcoffset().total_seconds() == -5 * 3600
+        assert abs((utc - local).total_seconds()) < 1
+    now_lima = datetime.now(UTC).astimezone(lima).replace(tzinfo=None)
+    for response in (api, web):
+        stamp = re.search(r"auditoria-(\d{8}-\d{6})\.csv", response.headers["content-disposition"])
+        assert stamp, response.headers["content-disposition"]
+        taken = datetime.strptime(stamp.group(1), "%Y%m%d-%H%M%S")
+        assert abs((now_lima - taken).total_seconds()) < 120
+
+
+def test_the_audit_page_filters_sensitive_reads_and_shows_what_changed(client, world, factory):
+    from central.audit.actions import SENSITIVE_READS_FILTER
+    from tests.central.test_audit_actions import make_sensitive_reads
+
+    make_sensitive_reads(client, world, factory)
+    auditor = factory.user(Profile.AUDITOR)
+    web_sign_in(client, auditor)
+    page = client.get("/auditoria")
+    assert f'<option value="{SENSITIVE_READS_FILTER}"' in page.text
+    assert "Lectura de información sensible</option>" in page.text
+    assert "Listado de información sensible</option>" in page.text
+    only = client.get("/auditoria", params={"accion": SENSITIVE_READS_FILTER})
+    assert only.status_code == 200 and "2 eventos." in only.text
+    assert "Lectura de información sensible" in only.text
+    # every action in the page has its Spanish label, never its bare code
+    codes = re.findall(r"<td>([^<]*)<br><code class=\"small\">([a-z_.]+)</code>", page.text)
+    assert codes and all(label != code for label, code in codes)
+    # an update shows the changed field with its old and new value, not a cut prefix
+    client.cookies.clear()
+    admin = factory.user(Profile.ADMINISTRADOR_NACIONAL)
+    from tests.central.conftest import sign_in
+
+    headers = sign_in(client, admin)
+    changed = client.patch(
+        f"/api/v1/sedes/{world.sede_a1}", headers=headers, json={"address": "Jr. Nuevo 456"}
+    )
+    assert changed.status_code == 200
+    web_sign_in(client, auditor)
+    updates = client.get("/auditoria", params={"accion": "sede.update"}).text
+    assert "address: Av. Prueba 1 → Jr. Nuevo 456" in updates
+
+
 @pytest.mark.parametrize("profile", [Profile.ADMINISTRADOR_NACIONAL, Profile.COORDINADOR_SEDE])
 def test_managers_cannot_read_the_audit_log(client, world, factory, profile):
     manager = factory.user(profile, sede=None if profile is Profile.ADMINISTRADOR_NACIONAL
