@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -259,3 +260,48 @@ def test_search_and_export_are_auditor_only_and_audited(client, world, factory, 
     actions = [e.action for e in _events(db)]
     assert actions.count("audit.search") == 5
     assert actions.count("audit.export") == 2
+
+
+# Every column of audit_event but the row's own hash, written out by hand (not taken from
+# central.audit.service.HASHED_FIELDS, the code under test), with a different value to put in
+# row 3. Leaving any of them out of the hash lets that column be rewritten undetected.
+TAMPERED_VALUES = {
+    "id": "00000000-0000-7000-8000-000000000000",
+    "occurred_at": datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC),
+    "actor_user_id": "otro-usuario",
+    "actor_username": "otro",
+    "actor_profiles": "auditor",
+    "actor_sede_id": "sede-b1",
+    "actor_device_id": "otro-dispositivo",
+    "action": "sede.borrada",
+    "entity": "otra",
+    "entity_id": "otro-id",
+    "sede_id": "sede-b1",
+    "before_json": '{"x":1}',
+    "after_json": '{"address":"falsa"}',
+    "request_id": "otra-solicitud",
+    "ip": "203.0.113.9",
+    "prev_hash": "f" * 64,
+    "seq": 3000,
+}
+
+
+def test_the_tamper_list_covers_every_column(engine):
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(engine).get_columns("audit_event")}
+    assert columns - {"hash"} == set(TAMPERED_VALUES)
+
+
+@pytest.mark.parametrize("column", sorted(TAMPERED_VALUES))
+def test_verify_detects_a_change_of_each_hashed_column(column, world, engine):
+    assert _verify(engine).ok
+    _disable_guards(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE audit_event SET {column} = :value WHERE seq = 3"),
+            {"value": TAMPERED_VALUES[column]},
+        )
+    result = _verify(engine)
+    assert not result.ok, column
+    assert result.first_bad_seq == 3, result

@@ -1,9 +1,10 @@
-"""The full permission matrix, generated from the declared policy (central.auth.policy).
+"""The full permission matrix, checked against the matrix written by hand in
+tests/central/expected_permissions.py (never against central.auth.policy, the code under test).
 
 Every API route is enumerated from the app's router and must declare an access rule. For each
 route guarded by an action, every profile (anchored at sede A1 / district A / national) calls it
 against data of three places: sede A1 (its own), sede A2 (same district, other sede) and sede B1
-(other district). The expected outcome comes from ``area_for(actor, action)``: allowed → 2xx;
+(other district). The expected outcome comes from the hand-written table: allowed → 2xx;
 not allowed → 403/404 and the audit chain (every write and sensitive read is audited) does not
 move, i.e. nothing was changed or read. List routes must return exactly what the area allows.
 """
@@ -23,13 +24,13 @@ from central.activities import service as activities
 from central.activities.schemas import ManualActivityCreate, ManualKind, PlanCreate
 from central.audit.models import AuditChainHead
 from central.auth.deps import RouteInfo, api_routes
-from central.auth.policy import ACTIONS, ALLOWED_SCOPES, Area, Profile, ScopeKind, area_for
+from central.auth.policy import ACTIONS, ALLOWED_SCOPES, Area, Profile, ScopeKind
 from central.devices.models import Device
-from central.domain.actor import Actor
 from central.org import service as org
 from central.org.schemas import CounterCreate, ServiceCreate
 from central.sensitive import service as sensitive
 from central.sensitive.schemas import SensitiveCategory, SensitiveNoteCreate
+from tests.central.expected_permissions import expected_area
 
 from .conftest import SYSTEM, sign_in
 
@@ -419,14 +420,6 @@ def test_permission_matrix(profile, client, app, world, factory, db):
     scope, anchor = _anchor(profile, world)
     account = factory.user(profile, scope, **anchor)
     headers = sign_in(client, account)
-    actor = Actor(
-        user_id=account.id,
-        username=account.username,
-        profiles=(profile.value,),
-        scope_kind=scope.value,
-        sede_id=anchor.get("sede"),
-        district_id=anchor.get("district"),
-    )
     arr = Arranger(db, factory)
     arr.account = account
     places = [
@@ -448,7 +441,11 @@ def test_permission_matrix(profile, client, app, world, factory, db):
         action = route.rule
         if action not in ACTIONS:
             continue
-        area: Area = area_for(actor, action)
+        # expectations written by hand (tests/central/expected_permissions.py), never taken
+        # from the policy under test
+        area = expected_area(
+            profile.value, action, sede_id=anchor.get("sede"), district_id=anchor.get("district")
+        )
         method = sorted(route.methods)[0]
         if route.path in LISTS and method == "GET":
             response = client.get(route.path, headers=headers)
@@ -549,3 +546,38 @@ def test_permission_matrix(profile, client, app, world, factory, db):
     assert not failures, "\n".join(failures)
     if partial:
         warnings.warn(f"matrix checks only refusals for: {sorted(partial)}", stacklevel=1)
+
+
+def test_the_policy_grants_exactly_the_hand_written_matrix():
+    """Every grant of central.auth.policy, profile by profile, against the table written by
+    hand; a grant added or widened in the policy (e.g. sensitive.read for coordinators) fails
+    here and in the matrix tests until the table is changed on purpose."""
+    from central.auth.policy import POLICY
+
+    from .expected_permissions import EXPECTED
+
+    assert set(POLICY) == set(EXPECTED)
+    for action, grants in POLICY.items():
+        actual = {profile.value: reach.value[0].upper() for profile, reach in grants.items()}
+        assert actual == EXPECTED[action], action
+
+
+@pytest.mark.parametrize("profile", [Profile.COORDINADOR_SEDE, Profile.ADMINISTRADOR_NACIONAL,
+                                     Profile.DIRECTOR_DISTRITAL, Profile.AUDITOR])  # fmt: skip
+def test_managers_never_read_sensitive_notes(profile, client, world, factory, db):
+    """Written out for the grant the review's mutation added unnoticed."""
+    note = sensitive.create_note(
+        session=db,
+        actor=SYSTEM,
+        area=Area(national=True),
+        data=SensitiveNoteCreate(sede_id=world.sede_a1, category=SensitiveCategory.PSICOLOGICO,
+                                 subject_ref="ref", title="Informe", body="Contenido"),
+    )  # fmt: skip
+    note_id = note.id
+    db.commit()
+    scope, anchor = _anchor(profile, world)
+    headers = sign_in(client, factory.user(profile, scope, **anchor))
+    before = _head(db)
+    assert client.get(f"/api/v1/sensitive-notes/{note_id}", headers=headers).status_code == 403
+    assert client.get("/api/v1/sensitive-notes", headers=headers).status_code == 403
+    assert _head(db) == before
