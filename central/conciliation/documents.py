@@ -339,12 +339,15 @@ def render_registry_pdf(
 def render_registry_xlsx(rows: list[dict[str, Any]], *, centre: str, year: int) -> bytes:
     from openpyxl import Workbook
 
+    from central.core.spreadsheet import append_row
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(f"Registro {year}")
-    sheet.append([f"Registro de actas de conciliación — {centre} — {year}"])
-    sheet.append(REGISTRY_HEADERS)
+    append_row(sheet, [f"Registro de actas de conciliación — {centre} — {year}"])
+    append_row(sheet, REGISTRY_HEADERS)
     for row in rows:
-        sheet.append(
+        append_row(
+            sheet,
             [
                 row["number"],
                 row["number_text"],
@@ -354,7 +357,7 @@ def render_registry_xlsx(rows: list[dict[str, Any]], *, centre: str, year: int) 
                 row["way"],
                 row["status"],
                 row["sha256"],
-            ]
+            ],
         )
     buffer = BytesIO()
     book.save(buffer)

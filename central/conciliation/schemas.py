@@ -10,10 +10,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central.domain.clock import UtcDatetime
+from central.domain.text import Line, Text
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=36)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=8000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Id = Line(max_length=36, min_length=1)
+LongText = Text(max_length=8000, min_length=3)
+ShortText = Line(max_length=200, min_length=1)
 
 
 class Strict(BaseModel):
@@ -76,13 +77,9 @@ class Periodicity(StrEnum):
 class PartyIn(Strict):
     role: Role
     citizen_id: Id
-    notice_address: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
-    ) = None
+    notice_address: Line(max_length=200) | None = None
     representative_citizen_id: Id | None = None
-    representative_powers: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None
-    ) = None
+    representative_powers: Text(max_length=1000) | None = None
     witness_citizen_id: Id | None = None
 
 
@@ -115,13 +112,9 @@ class DesignationIn(Strict):
 class SessionCreate(Strict):
     scheduled_at: datetime
     mode: Mode = Mode.PRESENCIAL
-    place: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
-    virtual_means: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
-    ) = None
-    virtual_link: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None
-    ) = None
+    place: Line(max_length=200) | None = None
+    virtual_means: Line(max_length=200) | None = None
+    virtual_link: Line(max_length=300) | None = None
 
 
 class InvitationCreate(Strict):
@@ -133,12 +126,8 @@ class DeliveryIn(Strict):
     delivered: bool
     delivered_on: date
     mode: DeliveryMode | None = None
-    received_by: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
-        None
-    )
-    undelivered_reason: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None
-    ) = None
+    received_by: Line(max_length=200) | None = None
+    undelivered_reason: Line(max_length=400) | None = None
 
 
 class AttendanceEntry(Strict):
@@ -149,13 +138,13 @@ class AttendanceEntry(Strict):
 
 class AttendanceIn(Strict):
     entries: list[AttendanceEntry] = Field(min_length=1, max_length=20)
-    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
+    notes: Text(max_length=4000) | None = None
 
 
 class ExtensionIn(Strict):
     agreed_on: date
     new_limit: date
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
+    note: Text(max_length=1000, min_length=5)
 
 
 class ObligationIn(Strict):
@@ -168,9 +157,7 @@ class ObligationIn(Strict):
     periodicity: Periodicity | None = None
     start_date: date | None = None
     end_date: date | None = None
-    payment_method: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None
-    ) = None
+    payment_method: Line(max_length=300) | None = None
 
 
 class ObligationsIn(Strict):
@@ -180,31 +167,27 @@ class ObligationsIn(Strict):
 class ConclusionIn(Strict):
     way: Way
     session_id: Id
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None = None
-    no_agreement_points: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)] | None
-    ) = None
+    reason: Text(max_length=4000) | None = None
+    no_agreement_points: Text(max_length=4000) | None = None
 
 
 class VoidIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
+    reason: Text(max_length=1000, min_length=5)
 
 
 class ReplacementIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
+    reason: Text(max_length=1000, min_length=5)
     session: SessionCreate
 
 
 class CopyIn(Strict):
     recipient_party_id: Id | None = None
     recipient_name: ShortText | None = None
-    recipient_doc: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None
-    ) = None
+    recipient_doc: Line(max_length=20) | None = None
 
 
 class DerivationIn(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=1000)]
+    reason: Text(max_length=1000, min_length=5)
 
 
 class ProfessionalIn(Strict):
@@ -212,15 +195,9 @@ class ProfessionalIn(Strict):
     doc_number: Annotated[
         str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z0-9]{8,12}$")
     ]
-    conciliator_registration: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
-    family_specialty_registration: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
-    bar_registration: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None
-    ) = None
+    conciliator_registration: Line(max_length=40) | None = None
+    family_specialty_registration: Line(max_length=40) | None = None
+    bar_registration: Line(max_length=40) | None = None
 
 
 # ------------------------------------------------------------------------------- reads
