@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import string
 from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -39,6 +41,25 @@ def dummy_verify(password: str, ph: PasswordHasher) -> None:
     verify_password(_DUMMY_HASHES[key], password, ph)
 
 
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
+_EDGE = string.digits + string.punctuation + " ¡¿"
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common and breached passwords (lowercase), read once."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip() and line[0] != "#")
+
+
+def is_common(password: str) -> bool:
+    """The password, or its word once the digits and symbols around it are taken off
+    ("Password1234!" -> "password"), is on the list; letter case does not matter."""
+    lowered = password.lower()
+    listed = common_passwords()
+    return lowered in listed or lowered.strip(_EDGE) in listed
+
+
 def password_problems(password: str, *, username: str, min_length: int = 12) -> list[str]:
     """Spanish reasons why ``password`` is not acceptable (empty list: it is)."""
     problems: list[str] = []
@@ -63,6 +84,11 @@ def password_problems(password: str, *, username: str, min_length: int = 12) -> 
         problems.append("La contraseña no puede contener el nombre de usuario.")
     if password and len(set(password)) < 4:
         problems.append("La contraseña repite demasiado los mismos caracteres.")
+    if password and is_common(password):
+        problems.append(
+            "La contraseña es demasiado común (figura en listas de contraseñas filtradas); "
+            "elija otra."
+        )
     return problems
 
 

@@ -44,6 +44,27 @@ def test_password_policy_rejects_with_spanish_reason(password, fragment):
     assert any(fragment in p for p in problems), problems
 
 
+@pytest.mark.parametrize(
+    "password",
+    ["Password1234!", "QWERTYUIOP12", "Iloveyou-2026", "Contraseña2026", "superman12345",
+     "Baseball!!2026", "Teamo-123456", "1234Princesa!"],
+)  # fmt: skip
+def test_common_passwords_are_refused_whatever_their_case_and_trimmings(password):
+    """Each of these passed every other rule of the policy; the shipped list of common and
+    breached passwords (case-insensitive, digits and symbols around the word ignored) refuses
+    them with a Spanish reason."""
+    problems = passwords.password_problems(password, username="pepe", min_length=12)
+    assert problems == [
+        "La contraseña es demasiado común (figura en listas de contraseñas filtradas); elija otra."
+    ]
+
+
+def test_the_common_password_list_ships_with_the_code():
+    listed = passwords.common_passwords()
+    assert len(listed) > 30_000 and {"password", "qwerty", "contraseña"} <= listed
+    assert passwords.COMMON_PASSWORDS_FILE.stat().st_size < 200_000
+
+
 def test_password_policy_accepts_good_password():
     assert passwords.password_problems("Defensa-publica-2026", username="pepe") == []
 
