@@ -255,8 +255,10 @@ def open_case(
             session=session, actor=actor, data=data.client, area=area, settings=settings
         )
     else:
+        # only a person the user may see (their area): an id from elsewhere would attach that
+        # person to a file here and so expose their record
         client = citizens.get_citizen(
-            session=session, citizen_id=data.client_citizen_id or "", area=None
+            session=session, citizen_id=data.client_citizen_id or "", area=area
         )
         if client.merged_into_id:
             client = citizens.get_citizen(
@@ -314,7 +316,7 @@ def open_case(
         after={"number": number, "service": case.service, "matter": case.matter, "source": source},
     )
     for party in data.parties:
-        add_party(session=session, actor=actor, case=case, data=party)
+        add_party(session=session, actor=actor, case=case, data=party, area=area)
     return case
 
 
@@ -538,7 +540,11 @@ def _set_state(
     return case
 
 
-def add_party(*, session: Session, actor: Actor, case: CaseFile, data: PartyCreate) -> CaseParty:
+def add_party(
+    *, session: Session, actor: Actor, case: CaseFile, data: PartyCreate, area: Area | None
+) -> CaseParty:
+    """``area``: where the user may see people (None: the system, e.g. a hub's intake); a
+    registered person outside it is not found, as if the id did not exist."""
     _ensure_open(case)
     role = data.role.value
     doc_type = data.doc_type.value if data.doc_type else None
@@ -546,7 +552,7 @@ def add_party(*, session: Session, actor: Actor, case: CaseFile, data: PartyCrea
     name = data.name or ""
     person: Citizen | None = None
     if data.citizen_id:
-        person = citizens.get_citizen(session=session, citizen_id=data.citizen_id, area=None)
+        person = citizens.get_citizen(session=session, citizen_id=data.citizen_id, area=area)
         doc_type, doc_number = person.doc_type, person.doc_number
         name = f"{person.surnames} {person.given_names}".strip()
     elif doc_type:
@@ -607,7 +613,7 @@ def add_party_to(
     *, session: Session, actor: Actor, case_id: str, data: PartyCreate, area: Area
 ) -> CaseParty:
     case = get_case(session=session, case_id=case_id, area=area)
-    party = add_party(session=session, actor=actor, case=case, data=data)
+    party = add_party(session=session, actor=actor, case=case, data=data, area=area)
     case.revision += 1
     case.updated_at = utcnow()
     session.add(case)

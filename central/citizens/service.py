@@ -139,6 +139,20 @@ def find_duplicates(
     return sorted(found.values(), key=lambda c: -c.score)
 
 
+def visible_candidates(
+    *, session: Session, candidates: list[DuplicateCandidate], area: Area | None
+) -> list[DuplicateCandidate]:
+    """The candidates the caller may see (``area`` None: the system sees all)."""
+    if area is None:
+        return candidates
+    shown = []
+    for candidate in candidates:
+        person = session.get(Citizen, candidate.id)
+        if person is not None and _visible(session, person, area):
+            shown.append(candidate)
+    return shown
+
+
 # ---------------------------------------------------------------------------------- CRUD
 
 
@@ -166,18 +180,30 @@ def create_citizen(
         birth_date=data.birth_date,
         threshold=settings.duplicate_name_threshold,
     )
+    # the ids of existing records are only handed to a caller who may see them; for anyone
+    # else the refusal is the same but neutral (an id would open that person's record)
     same_document = [c for c in candidates if c.reason == "documento"]
     if same_document:
+        shown = visible_candidates(session=session, candidates=same_document, area=area)
         raise Duplicate(
-            "Ya existe una persona registrada con ese documento.",
-            fields=[FieldError("duplicates", c.id) for c in same_document],
+            "Ya existe una persona registrada con ese documento."
+            if shown
+            else "Ya existe una persona registrada con ese documento en otra sede. Solicite a "
+            "su coordinación que la ubique; no la registre de nuevo.",
+            fields=[FieldError("duplicates", c.id) for c in shown],
         )
     if candidates and not data.confirm_not_duplicate:
+        shown = visible_candidates(session=session, candidates=candidates, area=area)
         raise Conflict(
             "Hay personas registradas con nombre parecido y la misma fecha de nacimiento. "
-            "Revise si es la misma persona antes de registrarla.",
+            + (
+                "Revise si es la misma persona antes de registrarla."
+                if shown
+                else "Están en otras sedes: confirme que se trata de otra persona o solicite "
+                "a su coordinación que la ubique."
+            ),
             code=ErrorCode.POSSIBLE_DUPLICATE,
-            fields=[FieldError("duplicates", c.id) for c in candidates],
+            fields=[FieldError("duplicates", c.id) for c in shown],
         )
     citizen = Citizen(
         doc_type=data.doc_type.value,

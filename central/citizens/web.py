@@ -246,6 +246,9 @@ def _detail(
             threshold=request.app.state.cases_settings.duplicate_name_threshold,
             exclude_id=person.id,
         )
+        candidates = service.visible_candidates(
+            session=session, candidates=candidates, area=web.area
+        )
     merges = service.merge_history(session=session, citizen_id=person.id)
     in_reach = area_for(web.actor, "income.verify")
     statements = service.statement_summaries(session=session, citizen_id=person.id)

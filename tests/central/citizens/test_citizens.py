@@ -9,7 +9,7 @@ from central.audit.models import AuditChainHead, AuditEvent
 from central.auth.policy import Profile
 from central.citizens.identifiers import fold, name_similarity, valid_judicial_number
 from central.citizens.models import Citizen, CitizenMerge
-from tests.central.cases.conftest import citizen_body, next_dni, open_case
+from tests.central.cases.conftest import case_body, citizen_body, next_dni, open_case
 
 API = "/api/v1/citizens"
 
@@ -312,3 +312,66 @@ def test_scoping_of_people(client, world, people):
         ).status_code
         == 201
     )
+
+
+def test_a_duplicate_outside_the_callers_area_is_refused_without_its_id(
+    client, world, people, defender
+):
+    """The duplicate answer of POST /citizens handed out any person's id; a caller who may not
+    see the existing record now gets the same refusal without it (and cannot open it)."""
+    body = citizen_body(world.sede_a1)
+    existing = client.post(API, json=body, headers=defender).json()["id"]
+    elsewhere = people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_b1)
+    same_document = client.post(
+        API, json={**body, "sede_id": world.sede_b1, "given_names": "Otra"}, headers=elsewhere
+    )
+    assert same_document.status_code == 409 and same_document.json()["code"] == "duplicate"
+    assert existing not in same_document.text
+    assert same_document.json()["fields"] == []
+    assert "otra sede" in same_document.json()["message"]
+    lookalike = {**body, "sede_id": world.sede_b1, "doc_type": "ninguno", "doc_number": None}
+    similar = client.post(API, json=lookalike, headers=elsewhere)
+    assert similar.status_code == 409 and similar.json()["code"] == "possible_duplicate"
+    assert existing not in similar.text
+    # the same sede still sees which record it is
+    inside = client.post(API, json={**body, "given_names": "Otra"}, headers=defender)
+    assert [f["message"] for f in inside.json()["fields"]] == [existing]
+    assert client.get(f"{API}/{existing}", headers=elsewhere).status_code == 404
+
+
+def test_a_person_outside_the_area_cannot_be_attached_to_a_case_by_id(
+    client, world, people, defender
+):
+    """Attaching someone from another district by id (as client or as a party) would expose
+    their record through the case; it is refused as if the id did not exist."""
+    stranger = client.post(
+        API,
+        json=citizen_body(world.sede_b1),
+        headers=people.headers(Profile.DEFENSOR_PUBLICO, sede=world.sede_b1),
+    ).json()["id"]
+    case = open_case(client, defender, world.sede_a1)
+    party = client.post(
+        f"/api/v1/cases/{case['id']}/parties",
+        json={"role": "counterpart", "citizen_id": stranger},
+        headers=defender,
+    )
+    assert party.status_code == 404, party.text
+    as_client = client.post(
+        "/api/v1/cases",
+        json={**case_body(world.sede_a1), "client": None, "client_citizen_id": stranger},
+        headers=defender,
+    )
+    assert as_client.status_code == 404, as_client.text
+    assert client.get(f"{API}/{stranger}", headers=defender).status_code == 404
+    # a person of the user's own sede is attached as before
+    neighbour = client.post(
+        API,
+        json=citizen_body(world.sede_a1, given_names="Vecina", birth_date=None),
+        headers=defender,
+    ).json()["id"]
+    ok = client.post(
+        f"/api/v1/cases/{case['id']}/parties",
+        json={"role": "counterpart", "citizen_id": neighbour},
+        headers=defender,
+    )
+    assert ok.status_code == 201, ok.text
