@@ -89,6 +89,7 @@ __all__ = [
     "Sede",
     "SedeService",
     "SensitiveNote",
+    "SignInGuard",
     "SignedDocument",
     "TokenFamily",
     "User",

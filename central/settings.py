@@ -42,6 +42,10 @@ class CentralSettings(BaseSettings):
     lockout_threshold: int = Field(default=5, ge=1, le=50)
     lockout_base_seconds: int = Field(default=60, ge=1)
     lockout_max_seconds: int = Field(default=3600, ge=1)
+    # throttling per client address: after signin_ip_max_failures failed sign-ins from one
+    # address within signin_ip_window_seconds, that address is refused (429) until the window ends
+    signin_ip_max_failures: int = Field(default=30, ge=1)
+    signin_ip_window_seconds: int = Field(default=900, ge=1)
 
     # argon2id (RFC 9106 / OWASP minimum: 19 MiB, t=2, p=1). Measured ~25-40 ms per verify on
     # the 2-core development machine, keeping sign-in p99 well below 300 ms under load.

@@ -56,3 +56,17 @@ class WebSession(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class SignInGuard(SQLModel, table=True):
+    """Failed sign-ins counted outside the process (so several API workers agree): per
+    username that has no account (``user:<name>``; accounts count on their own row, so an
+    unknown name locks exactly like a real one) and per client address (``ip:<address>``,
+    failures within a window)."""
+
+    __tablename__ = "signin_guard"
+
+    key: str = Field(primary_key=True, max_length=120)
+    failed_attempts: int = Field(default=0)
+    window_started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    locked_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -20,13 +20,14 @@ from sqlmodel import Session, col, select
 
 from central.audit import service as audit
 from central.auth import passwords, tokens
-from central.auth.models import RefreshToken, TokenFamily, WebSession
+from central.auth.models import RefreshToken, SignInGuard, TokenFamily, WebSession
 from central.auth.policy import requires_totp
 from central.domain.actor import Actor
 from central.domain.clock import as_utc, utcnow
 from central.domain.errors import (
     AccountLocked,
     FieldError,
+    SignInThrottled,
     TotpSetupRequired,
     Unauthenticated,
     ValidationFailed,
@@ -95,14 +96,93 @@ def _fail(
 def _register_failure(session: Session, settings: CentralSettings, user: User) -> int | None:
     """Count a failed attempt; return the lock duration in seconds when this one locks."""
     user.failed_attempts += 1
-    locked_for = None
-    if user.failed_attempts >= settings.lockout_threshold:
-        exponent = min(user.failed_attempts - settings.lockout_threshold, 20)
-        locked_for = min(settings.lockout_base_seconds * 2**exponent, settings.lockout_max_seconds)
+    locked_for = _lock_seconds(settings, user.failed_attempts)
+    if locked_for:
         user.locked_until = utcnow() + timedelta(seconds=locked_for)
     session.add(user)
     session.flush()
     return locked_for
+
+
+def _lock_seconds(settings: CentralSettings, failures: int) -> int | None:
+    """The progressive lockout rule: None below the threshold, then base * 2^n up to max."""
+    if failures < settings.lockout_threshold:
+        return None
+    exponent = min(failures - settings.lockout_threshold, 20)
+    return min(settings.lockout_base_seconds * 2**exponent, settings.lockout_max_seconds)
+
+
+def _guard(session: Session, key: str, now: datetime) -> SignInGuard:
+    """The guard row of ``key``, locked for this transaction (created when missing; a
+    concurrent creation by another worker is absorbed by ON CONFLICT DO NOTHING)."""
+    query = select(SignInGuard).where(SignInGuard.key == key).with_for_update()
+    row = session.exec(query).first()
+    if row is None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(
+            insert(SignInGuard)
+            .values(key=key, failed_attempts=0, window_started_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = session.exec(query).one()
+    return row
+
+
+def _ip_throttled(session: Session, settings: CentralSettings, ip: str | None) -> int | None:
+    """Seconds until this address may try again, when it is throttled."""
+    if not ip:
+        return None
+    row = session.get(SignInGuard, f"ip:{ip}")
+    if row is None or row.failed_attempts < settings.signin_ip_max_failures:
+        return None
+    ends = as_utc(row.window_started_at) + timedelta(seconds=settings.signin_ip_window_seconds)  # type: ignore[operator]
+    remaining = (ends - utcnow()).total_seconds()
+    return int(remaining) + 1 if remaining > 0 else None
+
+
+def _count_ip_failure(
+    session: Session, settings: CentralSettings, ip: str | None, request_id: str | None
+) -> None:
+    if not ip:
+        return
+    now = utcnow()
+    row = _guard(session, f"ip:{ip}", now)
+    window = timedelta(seconds=settings.signin_ip_window_seconds)
+    if as_utc(row.window_started_at) + window <= now:  # type: ignore[operator]
+        row.window_started_at, row.failed_attempts = now, 0
+    row.failed_attempts += 1
+    session.add(row)
+    session.flush()
+    if row.failed_attempts == settings.signin_ip_max_failures:
+        audit.record(
+            session=session,
+            actor=Actor.anonymous(request_id=request_id, ip=ip),
+            action="auth.signin_throttled",
+            entity="client_address",
+            after={"failures": row.failed_attempts, "window_s": settings.signin_ip_window_seconds},
+        )
+
+
+def _unknown_user_failure(
+    session: Session, settings: CentralSettings, username: str, now: datetime
+) -> tuple[int | None, int | None]:
+    """Count a failure for a name with no account exactly as for an account: (seconds it was
+    already locked for, seconds this failure locks it for)."""
+    row = _guard(session, f"user:{username[:100]}", now)
+    locked_until = as_utc(row.locked_until)
+    if locked_until and locked_until > now:
+        return int((locked_until - now).total_seconds()) + 1, None
+    row.failed_attempts += 1
+    locked_for = _lock_seconds(settings, row.failed_attempts)
+    if locked_for:
+        row.locked_until = now + timedelta(seconds=locked_for)
+    session.add(row)
+    session.flush()
+    return None, locked_for
 
 
 def totp_step(at: float | None = None) -> int:
@@ -144,6 +224,10 @@ def sign_in(
     behind each other's hashing. Call it on a fresh session, before any other change."""
     ph = password_hasher(settings)
     username = (username or "").strip().lower()
+    throttled = _ip_throttled(session, settings, ip)
+    if throttled:  # before any hashing: a throttled address costs the server nothing
+        session.rollback()
+        raise SignInThrottled(throttled)
     user = get_user_by_username(session=session, username=username) if username else None
     stored_hash = user.password_hash if user is not None else None
     session.rollback()  # nothing written yet: release the transaction while hashing
@@ -153,19 +237,28 @@ def sign_in(
     user = get_user_by_username(session=session, username=username) if username else None
     if user is not None and user.password_hash != stored_hash:  # changed meanwhile: check again
         password_ok = passwords.verify_password(user.password_hash, password, ph)
+    now = utcnow()
     if user is None:
+        # a name with no account locks like an account would, so the answers (and the
+        # database work) do not tell which usernames exist
+        already, locked_for = _unknown_user_failure(session, settings, username, now)
+        _count_ip_failure(session, settings, ip, request_id)
         _fail(session, None, username, "unknown_user", request_id, ip)
+        if already or locked_for:
+            raise AccountLocked(already or locked_for)  # type: ignore[arg-type]
         raise Unauthenticated(code=ErrorCode.BAD_CREDENTIALS)
     locked_until = as_utc(user.locked_until)
-    now = utcnow()
     if locked_until and locked_until > now:
+        _count_ip_failure(session, settings, ip, request_id)
         _fail(session, user, username, "locked", request_id, ip)
         raise AccountLocked(int((locked_until - now).total_seconds()) + 1)
     if not user.active:
+        _count_ip_failure(session, settings, ip, request_id)
         _fail(session, user, username, "inactive", request_id, ip)
         raise Unauthenticated(code=ErrorCode.BAD_CREDENTIALS)
     if not password_ok:
         locked_for = _register_failure(session, settings, user)
+        _count_ip_failure(session, settings, ip, request_id)
         _fail(session, user, username, "bad_password", request_id, ip)
         if locked_for:
             raise AccountLocked(locked_for)
@@ -191,6 +284,7 @@ def sign_in(
         step = check_totp(user, totp_code)
         if step is None:
             locked_for = _register_failure(session, settings, user)
+            _count_ip_failure(session, settings, ip, request_id)
             _fail(session, user, username, "bad_totp", request_id, ip)
             if locked_for:
                 raise AccountLocked(locked_for)

@@ -81,6 +81,22 @@ class AccountLocked(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class SignInThrottled(AccountLocked):
+    """Too many failed sign-ins from one client address (HTTP 429, like a locked account)."""
+
+    default_code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after_s: int) -> None:
+        minutes = max(1, -(-retry_after_s // 60))
+        DomainError.__init__(
+            self,
+            "Demasiados intentos de ingreso fallidos desde esta dirección. "
+            f"Intente nuevamente en {minutes} minuto{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+        self.retry_after_s = retry_after_s
+
+
 class TotpSetupRequired(DomainError):
     """Password was right but the account must enrol a second factor first; ``setup_token``
     lets the client (and only for that) fetch and confirm a TOTP secret."""

@@ -103,6 +103,51 @@ def test_wrong_password_and_unknown_user_look_the_same(client, world, factory, d
     assert _audit_actions(db).count("auth.signin_failed") == 2
 
 
+def test_an_unknown_username_locks_exactly_like_a_real_one(client, world, factory, settings):
+    """Unknown usernames never locked, so the lockout told which usernames exist: now both
+    answer the same, failure after failure (status, code, message, Retry-After)."""
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+
+    def answers(username: str) -> list[tuple]:
+        out = []
+        for _ in range(settings.lockout_threshold + 1):
+            r = client.post(TOKEN, json={"username": username, "password": "Incorrecta-123"})
+            out.append((r.status_code, r.json()["code"], r.json()["message"],
+                        r.headers.get("Retry-After")))  # fmt: skip
+        return out
+
+    real, unknown = answers(account.username), answers("nadie-existe")
+    assert real == unknown
+    assert real[-2][:2] == (429, "account_locked") and real[-1][:2] == (429, "account_locked")
+
+
+def test_failed_sign_ins_from_one_address_are_throttled(app, client, world, factory, db):
+    """Per client address, in the database (every worker sees it): after the configured
+    number of failures within the window, even a right password is answered 429 with a Spanish
+    message and Retry-After, until the window ends; the throttling is audited once."""
+    settings = app.state.settings
+    settings.signin_ip_max_failures = 4
+    settings.signin_ip_window_seconds = 600
+    account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
+    for n in range(4):  # four different names: no single account locks
+        r = client.post(TOKEN, json={"username": f"prueba-{n}", "password": "Incorrecta-123"})
+        assert r.status_code == 401
+    throttled = client.post(TOKEN, json={"username": account.username, "password": PASSWORD})
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "rate_limited"
+    assert "Demasiados intentos de ingreso" in throttled.json()["message"]
+    assert 500 < int(throttled.headers["Retry-After"]) <= 601
+    assert _audit_actions(db).count("auth.signin_throttled") == 1
+    # the window ends: the address may sign in again
+    from central.auth.models import SignInGuard
+
+    row = db.get(SignInGuard, "ip:testclient")
+    row.window_started_at = row.window_started_at - timedelta(minutes=11)
+    db.add(row)
+    db.commit()
+    assert client.post(TOKEN, json={"username": account.username, "password": PASSWORD}).is_success
+
+
 def test_progressive_lockout(client, world, factory, db, settings):
     account = factory.user(Profile.DEFENSOR_PUBLICO, sede=world.sede_a1)
     bad = {"username": account.username, "password": "Incorrecta-123"}
