@@ -11,7 +11,7 @@ from central.activities.models import (
     QueueDay,
 )
 from central.audit.models import AuditChainHead, AuditEvent
-from central.auth.models import RefreshToken, TokenFamily, WebSession
+from central.auth.models import RefreshToken, SignInGuard, TokenFamily, WebSession
 from central.cases.models import (
     CaseAction,
     CaseAlert,
