@@ -16,7 +16,6 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
     KeepTogether,
-    LongTable,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -278,6 +277,15 @@ def render_invitation(data: dict[str, Any], *, institution: str) -> bytes:
     return buffer.getvalue()
 
 
+REGISTRY_ROWS_PER_TABLE = 40
+SHORT_WAYS = {
+    "acuerdo_total": "Acuerdo total",
+    "acuerdo_parcial": "Acuerdo parcial",
+    "falta_acuerdo": "Falta de acuerdo",
+    "inasistencia_una_parte": "Inasistencia de una parte",
+    "inasistencia_ambas": "Inasistencia de ambas",
+    "decision_motivada": "Decisión motivada",
+}
 REGISTRY_HEADERS = [
     "N°",
     "Acta",
@@ -296,41 +304,43 @@ def render_registry_pdf(
     buffer = BytesIO()
     doc = _doc(buffer, f"Registro de actas {year}", bottom=16 * mm)
     doc.pagesize = A4
-    data: list[list[Any]] = [REGISTRY_HEADERS]
-    for row in rows:
-        data.append(
-            [
-                str(row["number"]),
-                row["number_text"],
-                row["issued_on"],
-                row["file_number"],
-                row["matter"],
-                Paragraph(escape(row["way"]), SMALL),
-                Paragraph(escape(row["status"]), SMALL),
-                row["sha256"][:12],
-            ]
-        )
-    table = LongTable(
-        data,
-        repeatRows=1,
-        colWidths=[10 * mm, 20 * mm, 18 * mm, 30 * mm, 22 * mm, 28 * mm, 22 * mm, 18 * mm],
+    # one small table per chunk of rows: splitting one 10,000-row table is quadratic
+    body = [
+        [
+            str(row["number"]),
+            row["number_text"],
+            row["issued_on"],
+            row["file_number"],
+            row["matter"],
+            SHORT_WAYS.get(row.get("way_code", ""), row["way"][:30]),
+            Paragraph(escape(row["status"]), SMALL) if len(row["status"]) > 24 else row["status"],
+            row["sha256"][:12],
+        ]
+        for row in rows
+    ]
+    style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), "Helvetica", 6.5),
+            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 6.5),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        ]
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 6.5),
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 6.5),
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-            ]
+    widths = [10 * mm, 20 * mm, 18 * mm, 32 * mm, 24 * mm, 26 * mm, 22 * mm, 14 * mm]
+    tables = [
+        Table(
+            [REGISTRY_HEADERS, *body[i : i + REGISTRY_ROWS_PER_TABLE]],
+            colWidths=widths,
+            style=style,
         )
-    )
+        for i in range(0, max(len(body), 1), REGISTRY_ROWS_PER_TABLE)
+    ]
     story = [
         _p(institution, CENTER),
         _p(f"REGISTRO DE ACTAS DE CONCILIACIÓN — {centre} — {year}", TITLE),
         Spacer(1, 4 * mm),
-        table,
+        *tables,
     ]
     doc.build(story)
     return buffer.getvalue()

@@ -833,6 +833,8 @@ def record_attendance(
         _not_issued(file)
     if hearing.status != "scheduled":
         raise Conflict("La asistencia de esta sesión ya fue registrada.")
+    if file.state == "designado":
+        raise InvalidTransition("Emita primero las invitaciones a las partes invitadas.")
     held_on = lima_date(hearing.scheduled_at)
     if held_on > today(now):
         raise ValidationFailed(
@@ -870,7 +872,7 @@ def record_attendance(
     session.add(hearing)
     if file.first_session_on is None and not hearing.for_replacement:
         file.first_session_on = held_on
-    _touch(session, file, "audiencia" if file.state in {"designado", "invitado"} else None)
+    _touch(session, file, "audiencia" if file.state == "invitado" else None)
     present = sum(1 for e in data.entries if e.present)
     _event(
         session,
@@ -1923,6 +1925,7 @@ def registry_rows(*, session: Session, area: Area, sede_id: str, year: int) -> l
                 "file_number": file_number,
                 "matter": DEFAULT_MATTERS.get(matter, matter),
                 "way": cat.WAYS.get(way, way),
+                "way_code": way,
                 "status": status,
                 "sha256": sha,
             }
