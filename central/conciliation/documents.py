@@ -159,7 +159,7 @@ def render_acta(
     story.append(_p("VII. VERIFICACIÓN DE LEGALIDAD", HEAD))
     story.append(
         _p(
-            f"Abogado verificador: {verifier.get('name', '')}, Reg. CAL N° {verifier.get('bar_registration', '')}, "
+            f"Abogado verificador: {verifier.get('name', '')}, registro en el colegio de abogados: {verifier.get('bar_registration', '')}, "
             "quien verifica la legalidad de los acuerdos adoptados."
         )
     )
@@ -277,7 +277,6 @@ def render_invitation(data: dict[str, Any], *, institution: str) -> bytes:
     return buffer.getvalue()
 
 
-REGISTRY_ROWS_PER_TABLE = 40
 SHORT_WAYS = {
     "acuerdo_total": "Acuerdo total",
     "acuerdo_parcial": "Acuerdo parcial",
@@ -301,48 +300,67 @@ REGISTRY_HEADERS = [
 def render_registry_pdf(
     rows: list[dict[str, Any]], *, centre: str, year: int, institution: str
 ) -> bytes:
+    """The registro de actas drawn straight on the canvas (10,000 rows in a few seconds;
+    platypus tables are an order of magnitude slower at that size). A voided number's reason
+    wraps onto as many lines as it needs."""
+    from reportlab.lib.utils import simpleSplit
+    from reportlab.pdfgen.canvas import Canvas
+
     buffer = BytesIO()
-    doc = _doc(buffer, f"Registro de actas {year}", bottom=16 * mm)
-    doc.pagesize = A4
-    # one small table per chunk of rows: splitting one 10,000-row table is quadratic
-    body = [
-        [
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas.setTitle(f"Registro de actas {year}")
+    canvas.setAuthor("ALEGRA")
+    width, height = A4
+    left, right, top, bottom = 16 * mm, width - 16 * mm, height - 16 * mm, 16 * mm
+    columns = [0, 10, 28, 44, 78, 100, 127, 150]  # mm from the left margin
+    xs = [left + c * mm for c in columns]
+    status_width = (right - xs[7]) - 2
+    font, size, leading = "Helvetica", 6.5, 8.2
+    page = 0
+
+    def header() -> float:
+        nonlocal page
+        page += 1
+        canvas.setFont("Helvetica", 8)
+        canvas.drawCentredString(width / 2, top, institution)
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawCentredString(
+            width / 2, top - 13, f"REGISTRO DE ACTAS DE CONCILIACIÓN — {centre} — {year}"
+        )
+        canvas.setFont("Helvetica", 7)
+        canvas.drawRightString(right, bottom - 8, f"Página {page}")
+        y = top - 30
+        canvas.setFont("Helvetica-Bold", size)
+        labels = ["N°", "Acta", "Fecha", "Expediente", "Materia", "Conclusión", "SHA-256", "Estado"]
+        for x, label in zip(xs, labels, strict=True):
+            canvas.drawString(x, y, label)
+        canvas.line(left, y - 2.5, right, y - 2.5)
+        canvas.setFont(font, size)
+        return y - leading - 2
+
+    y = header()
+    for row in rows:
+        status_lines = simpleSplit(row["status"], font, size, status_width) or [""]
+        needed = leading * len(status_lines)
+        if y - needed < bottom:
+            canvas.showPage()
+            y = header()
+        values = [
             str(row["number"]),
             row["number_text"],
             row["issued_on"],
-            row["file_number"],
-            row["matter"],
+            row["file_number"][:26],
+            row["matter"][:18],
             SHORT_WAYS.get(row.get("way_code", ""), row["way"][:30]),
-            Paragraph(escape(row["status"]), SMALL) if len(row["status"]) > 24 else row["status"],
-            row["sha256"][:12],
+            row["sha256"][:16],
         ]
-        for row in rows
-    ]
-    style = TableStyle(
-        [
-            ("FONT", (0, 0), (-1, -1), "Helvetica", 6.5),
-            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 6.5),
-            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-        ]
-    )
-    widths = [10 * mm, 20 * mm, 18 * mm, 32 * mm, 24 * mm, 26 * mm, 22 * mm, 14 * mm]
-    tables = [
-        Table(
-            [REGISTRY_HEADERS, *body[i : i + REGISTRY_ROWS_PER_TABLE]],
-            colWidths=widths,
-            style=style,
-        )
-        for i in range(0, max(len(body), 1), REGISTRY_ROWS_PER_TABLE)
-    ]
-    story = [
-        _p(institution, CENTER),
-        _p(f"REGISTRO DE ACTAS DE CONCILIACIÓN — {centre} — {year}", TITLE),
-        Spacer(1, 4 * mm),
-        *tables,
-    ]
-    doc.build(story)
+        for x, value in zip(xs, values, strict=False):
+            canvas.drawString(x, y, value)
+        for index, line in enumerate(status_lines):
+            canvas.drawString(xs[7], y - index * leading, line)
+        y -= needed
+    canvas.showPage()
+    canvas.save()
     return buffer.getvalue()
 
 

@@ -54,7 +54,8 @@ class ConcFile(SQLModel, table=True):
     __tablename__ = "conc_file"
     __table_args__ = (
         Index("ix_conc_file_sede_state", "sede_id", "state"),
-        Index("ix_conc_file_conciliator_state", "conciliator_user_id", "state"),
+        # the tray: a conciliator's files by stage within their sede, from the index alone
+        Index("ix_conc_file_conciliator_state_sede", "conciliator_user_id", "state", "sede_id"),
         UniqueConstraint("sede_id", "year", "seq", name="uq_conc_file_seq"),
     )
 
@@ -165,7 +166,7 @@ class ConcAttendance(SQLModel, table=True):
 
 class ConcInvitation(SQLModel, table=True):
     __tablename__ = "conc_invitation"
-    __table_args__ = (Index("ix_conc_invitation_file", "file_id"),)
+    __table_args__ = (Index("ix_conc_invitation_file_status", "file_id", "status"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     file_id: str = Field(foreign_key="conc_file.id", max_length=36)

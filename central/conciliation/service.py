@@ -1841,6 +1841,8 @@ def tray(
         .where(
             mine,
             scope,
+            # the session's own sede: today's sessions of the sede come from its index
+            area.where(ConcSession.sede_id),
             ConcSession.status == "scheduled",
             col(ConcSession.scheduled_at) >= start,
             col(ConcSession.scheduled_at) < end,
@@ -1854,6 +1856,7 @@ def tray(
         .where(
             mine,
             scope,
+            col(ConcFile.state).in_(cat.OPEN_STATES),
             ConcInvitation.status == "pending",
             col(ConcInvitation.delivery_due) <= day + timedelta(days=days_ahead),
         )

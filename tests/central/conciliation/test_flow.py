@@ -102,7 +102,7 @@ def test_art16_contents_are_on_the_pdf_itself(centre, client, app, db):
         "firmas": "Firma de Solicitante 1",
         "huellas": "Huella digital",
         "firma_conciliador": "Firma del conciliador",
-        "verificador": "Jorge Luis Paredes Salas, Reg. CAL N° CAL 45678",
+        "verificador": "Jorge Luis Paredes Salas, registro en el colegio de abogados: CAL 45678",
         "qr": f"Código de verificación: {acta['verification_code']}",
     }
     missing = {k: v for k, v in expected.items() if v not in text}
