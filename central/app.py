@@ -131,6 +131,9 @@ def create_app(
     # Module 04, extrajudicial conciliation (central/conciliation/): API, pages, verification.
     importlib.import_module("central.conciliation").install(app, web=web)
 
+    # Module 05, multidisciplinary services (central/multidisciplinary/): API, pages, alerts.
+    importlib.import_module("central.multidisciplinary").install(app, web=web)
+
     # Module 01 (central/activities/): its API and, with the web UI, its pages.
     importlib.import_module("central.activities.views").install(app, web=web)
 

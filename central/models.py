@@ -41,6 +41,19 @@ from central.conciliation.models import (
 )
 from central.core.signed import SignedDocument
 from central.devices.models import Device, EnrollmentCode
+from central.multidisciplinary.models import (
+    MdAlert,
+    MdCaseNotice,
+    MdCustodyEvent,
+    MdDelivery,
+    MdEvidence,
+    MdReport,
+    MdReportVersion,
+    MdRequest,
+    MdSequence,
+    MdSession,
+    MdSocioEval,
+)
 from central.org.models import Counter, CounterService, District, OpeningHours, Sede, SedeService
 from central.sensitive.models import SensitiveNote
 from central.users.models import User, UserProfile
@@ -83,6 +96,17 @@ __all__ = [
     "EligibilityStatement",
     "EnrollmentCode",
     "ManualActivity",
+    "MdAlert",
+    "MdCaseNotice",
+    "MdCustodyEvent",
+    "MdDelivery",
+    "MdEvidence",
+    "MdReport",
+    "MdReportVersion",
+    "MdRequest",
+    "MdSequence",
+    "MdSession",
+    "MdSocioEval",
     "OpeningHours",
     "QueueDay",
     "RefreshToken",

@@ -69,6 +69,12 @@ class ErrorCode(StrEnum):
     ACTA_INCOMPLETE = "acta_incomplete"
     HEARING_PERIOD_EXPIRED = "hearing_period_expired"
     ATTENDANCE_CONTRADICTS = "attendance_contradicts"
+    # central: multidisciplinary services (Module 05)
+    REPORT_SIGNED = "report_signed"
+    REPORT_INCOMPLETE = "report_incomplete"
+    SESSION_OVERLAP = "session_overlap"
+    FILE_REQUIRED = "file_required"
+    CONTENT_MISMATCH = "content_mismatch"
 
 
 MESSAGES_ES: dict[ErrorCode, str] = {
@@ -126,6 +132,11 @@ MESSAGES_ES: dict[ErrorCode, str] = {
     ErrorCode.ACTA_INCOMPLETE: "El acta no puede emitirse: falta un contenido obligatorio (Art. 16).",
     ErrorCode.HEARING_PERIOD_EXPIRED: "Venció el plazo de la audiencia única y no hay una prórroga acordada por las partes.",
     ErrorCode.ATTENDANCE_CONTRADICTS: "La forma de conclusión no corresponde a la asistencia registrada.",
+    ErrorCode.REPORT_SIGNED: "El informe ya fue firmado y no puede modificarse; registre una enmienda (nueva versión) con su motivo.",
+    ErrorCode.REPORT_INCOMPLETE: "El informe no puede firmarse: falta completar una sección obligatoria.",
+    ErrorCode.SESSION_OVERLAP: "El profesional ya tiene una sesión en ese horario.",
+    ErrorCode.FILE_REQUIRED: "Indique el expediente (caso o conciliación) al que corresponde la solicitud.",
+    ErrorCode.CONTENT_MISMATCH: "El contenido del archivo no corresponde a su nombre o tipo.",
 }
 
 

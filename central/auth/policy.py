@@ -144,6 +144,15 @@ ACTIONS: dict[str, str] = {
     "conciliation.designate": "Designar conciliador y abogado verificador; registrar sus datos de registro",
     "conciliation.verify": "Dar conformidad al acta como abogado verificador",
     "conciliation.registry": "Ver y exportar el registro de actas; anular números con su motivo",
+    # Module 05: multidisciplinary services (content readable only by the assigned
+    # professional, their supervisor and the requester, whatever the grant)
+    "md.request": "Solicitar servicios multidisciplinarios (evaluaciones, pericias, informes)",
+    "md.read": "Ver solicitudes de servicios multidisciplinarios y su estado",
+    "md.assign": "Asignar solicitudes a profesionales de la sede o derivarlas a otra sede",
+    "md.work": "Atender solicitudes: agenda, sesiones, informes, firma, indicios, ficha socioeconómica",
+    "md.content": "Leer el contenido de informes, fichas e indicios (si es asignado, supervisor o solicitante)",
+    "md.supervise": "Ver la producción de los profesionales multidisciplinarios y exportarla",
+    "md.who_saw": "Consultar quién vio qué datos sensibles de una persona",
 }
 
 # Reads of these actions are themselves written to the audit log.
@@ -249,6 +258,33 @@ POLICY: dict[str, dict[Profile, Reach]] = {
     "conciliation.designate": {_COORD: _A},
     "conciliation.verify": {Profile.ABOGADO_VERIFICADOR: _A},
     "conciliation.registry": {_ADMIN: _N, _DIR: _A, _COORD: _A, Profile.ABOGADO_VERIFICADOR: _A},
+    # Module 05 (central.multidisciplinary): defenders and conciliators ask, the coordinator
+    # assigns or derives, the professionals work; reading content further needs a relation to
+    # the request (service.may_read_content).
+    "md.request": {
+        _COORD: _A,
+        Profile.DEFENSOR_PUBLICO: _A,
+        Profile.CONCILIADOR: _A,
+        Profile.ABOGADO_VERIFICADOR: _A,
+    },
+    "md.read": {
+        _ADMIN: _N,
+        _DIR: _A,
+        _COORD: _A,
+        **{p: _A for p in _STAFF + _SENSITIVE_STAFF},
+    },
+    "md.assign": {_DIR: _A, _COORD: _A},
+    "md.work": {p: _A for p in _SENSITIVE_STAFF},
+    "md.content": {
+        _DIR: _A,
+        _COORD: _A,
+        Profile.DEFENSOR_PUBLICO: _A,
+        Profile.CONCILIADOR: _A,
+        Profile.ABOGADO_VERIFICADOR: _A,
+        **{p: _A for p in _SENSITIVE_STAFF},
+    },
+    "md.supervise": {_ADMIN: _N, _DIR: _A, _COORD: _A},
+    "md.who_saw": {_AUD: _N, _DIR: _A, _COORD: _A},
 }
 
 # Which profiles a holder of a profile may grant (no privilege escalation through user admin).

@@ -39,6 +39,7 @@ CERT_YEARS = 10
 class SigningIdentity:
     key_path: Path
     cert_path: Path
+    chain_path: Path | None = None  # the issuer's certificate, for a professional's identity
 
 
 def ensure_signing_identity(
@@ -104,22 +105,104 @@ def ensure_signing_identity(
     return SigningIdentity(key_path, cert_path)
 
 
-@lru_cache(maxsize=8)
-def _signer(key_path: str, cert_path: str, _mtime: float) -> signers.SimpleSigner:
-    signer = signers.SimpleSigner.load(key_path, cert_path)
+def ensure_professional_identity(
+    centre: SigningIdentity, directory: Path, *, user_id: str, common_name: str, organization: str
+) -> SigningIdentity:
+    """A professional's own key and certificate (issued by the centre's certificate), made on
+    first use under ``directory/<user_id>/``: a report is signed with the identity of the
+    professional who wrote it, and validates against the centre's certificate."""
+    folder = directory / user_id
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = folder / KEY_FILE, folder / CERT_FILE
+    if not key_path.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+            cert_path.unlink(missing_ok=True)
+    if not cert_path.exists():
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        issuer_cert = x509.load_pem_x509_certificate(centre.cert_path.read_bytes())
+        issuer_key = serialization.load_pem_private_key(centre.key_path.read_bytes(), password=None)
+        subject = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "PE"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization[:64]),
+                x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            ]
+        )
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer_cert.subject)
+            .public_key(key.public_key())  # type: ignore[union-attr]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365 * 3))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .sign(issuer_key, hashes.SHA256())  # type: ignore[arg-type]
+        )
+        tmp = cert_path.with_suffix(".tmp")
+        tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        os.replace(tmp, cert_path)
+    return SigningIdentity(key_path, cert_path, centre.cert_path)
+
+
+@lru_cache(maxsize=64)
+def _signer(
+    key_path: str, cert_path: str, _mtime: float, chain_path: str | None = None
+) -> signers.SimpleSigner:
+    signer = signers.SimpleSigner.load(
+        key_path, cert_path, ca_chain_files=(chain_path,) if chain_path else None
+    )
     if signer is None:
         raise RuntimeError("the signing key could not be loaded")
     return signer
 
 
-def sign_pdf(pdf: bytes, identity: SigningIdentity, *, reason: str, location: str) -> bytes:
-    """``pdf`` with a PAdES (ETSI.CAdES.detached) signature of the centre."""
+def sign_pdf(
+    pdf: bytes,
+    identity: SigningIdentity,
+    *,
+    reason: str,
+    location: str,
+    field_name: str = "FirmaCentro",
+) -> bytes:
+    """``pdf`` with a PAdES (ETSI.CAdES.detached) signature of the identity (the centre's by
+    default; a professional's from ``ensure_professional_identity``)."""
     signer = _signer(
-        str(identity.key_path), str(identity.cert_path), identity.cert_path.stat().st_mtime
+        str(identity.key_path),
+        str(identity.cert_path),
+        identity.cert_path.stat().st_mtime,
+        str(identity.chain_path) if identity.chain_path else None,
     )
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     meta = signers.PdfSignatureMetadata(
-        field_name="FirmaCentro",
+        field_name=field_name,
         md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason,
@@ -139,7 +222,9 @@ class SignatureCheck:
 
 
 def validate(pdf: bytes, identity: SigningIdentity) -> SignatureCheck:
-    root = load_cert_from_pemder(str(identity.cert_path))
+    """Check the first signature, trusting the centre's certificate (``identity``'s issuer
+    when it is a professional's identity)."""
+    root = load_cert_from_pemder(str(identity.chain_path or identity.cert_path))
     context = ValidationContext(trust_roots=[root], allow_fetching=False)
     reader = PdfFileReader(BytesIO(pdf))
     if not reader.embedded_signatures:

@@ -166,3 +166,134 @@ def content_type_for(filename: str, head: bytes) -> str | None:
         if b"\x00" in head:
             return None
     return content_type
+
+
+# ------------------------------------------------------------------ encryption at rest
+
+_ENC_MAGIC = b"ALGE1"  # format marker of an encrypted blob: magic, key id (8), nonce (12), data
+
+
+class EncryptedStorage:
+    """Wraps another storage: content is AES-256-GCM encrypted before it reaches ``inner``.
+
+    ``keys`` come from settings, newest first: the first encrypts, every one decrypts (each
+    blob names its key by an 8-byte id, the start of the key's SHA-256). Rotation: configure
+    the new key first, run ``rotate`` (re-encrypts every blob under the new key, one file at a
+    time, atomically through the inner storage), then remove the old key. ``put`` returns the
+    SHA-256 of the plain content, so integrity checks (``read_verified``) do not change."""
+
+    def __init__(self, inner: DocumentStorage, keys: list[bytes]) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        if not keys or any(len(k) != 32 for k in keys):
+            raise ValueError("document keys must be one or more 32-byte keys")
+        self.inner = inner
+        self._aead = [(hashlib.sha256(k).digest()[:8], AESGCM(k)) for k in keys]
+
+    def _encrypt(self, data: bytes, key: str) -> bytes:
+        key_id, aead = self._aead[0]
+        nonce = os.urandom(12)
+        return _ENC_MAGIC + key_id + nonce + aead.encrypt(nonce, data, key.encode())
+
+    def _decrypt(self, blob: bytes, key: str) -> bytes:
+        if not blob.startswith(_ENC_MAGIC):
+            raise IntegrityFailure(key)
+        key_id, nonce = blob[5:13], blob[13:25]
+        for candidate_id, aead in self._aead:
+            if candidate_id == key_id:
+                from cryptography.exceptions import InvalidTag
+
+                try:
+                    return aead.decrypt(nonce, blob[25:], key.encode())
+                except InvalidTag:
+                    raise IntegrityFailure(key) from None
+        raise IntegrityFailure(f"{key}: encrypted with a key that is no longer configured")
+
+    def key_id_of(self, key: str) -> bytes:
+        return self.inner.get(key)[5:13]
+
+    def put(self, key: str, stream: BinaryIO, *, max_bytes: int) -> Stored:
+        import io
+
+        data = bytearray()
+        while chunk := stream.read(CHUNK):
+            data += chunk
+            if len(data) > max_bytes:
+                raise TooLarge(len(data))
+        plain = bytes(data)
+        self.inner.put(
+            key, io.BytesIO(self._encrypt(plain, key)), max_bytes=max_bytes + len(_ENC_MAGIC) + 41
+        )
+        return Stored(key=key, size=len(plain), sha256=hashlib.sha256(plain).hexdigest())
+
+    def get(self, key: str) -> bytes:
+        return self._decrypt(self.inner.get(key), key)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def rotate(self, keys: list[str]) -> int:
+        """Re-encrypt ``keys`` (storage keys) under the current (first) key; returns how many
+        blobs changed. Blobs already under the current key are left alone, so it can resume."""
+        import io
+
+        current_id = self._aead[0][0]
+        changed = 0
+        for key in keys:
+            blob = self.inner.get(key)
+            if blob[5:13] == current_id:
+                continue
+            plain = self._decrypt(blob, key)
+            self.inner.put(key, io.BytesIO(self._encrypt(plain, key)), max_bytes=len(blob) + 64)
+            changed += 1
+        return changed
+
+
+def parse_keys(text: str) -> list[bytes]:
+    """Comma-separated urlsafe base64 keys (32 bytes each), newest first."""
+    import base64
+
+    keys = []
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            if len(raw) != 32:
+                raise ValueError("each document key must be 32 bytes (urlsafe base64)")
+            keys.append(raw)
+    if not keys:
+        raise ValueError("no document key configured")
+    return keys
+
+
+def new_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def keys_from_file(path: Path) -> str:
+    """The key list kept in ``path``, made once (mode 0600) when it does not exist."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(new_key())
+    return path.read_text().strip()
+
+
+def stored_keys(root: Path) -> list[str]:
+    """Every storage key under a LocalDirectoryStorage root (for rotation)."""
+    root = Path(root)
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith(".upload-")
+    )
