@@ -7,6 +7,7 @@ from datetime import date
 from io import BytesIO
 from typing import Any
 
+from central.core.spreadsheet import set_cell
 from central.multidisciplinary import catalogues as cat
 
 HEADER = [
@@ -18,13 +19,6 @@ HEADER = [
     "Sesiones realizadas",
     "Inasistencias",
 ]
-
-
-def _safe(value: object) -> object:
-    """A text cell that a spreadsheet would read as a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def production_xlsx(rows: list[dict[str, Any]], *, date_from: date, date_to: date) -> bytes:
@@ -40,7 +34,7 @@ def production_xlsx(rows: list[dict[str, Any]], *, date_from: date, date_to: dat
     sheet["A2"] = f"Del {date_from:%d/%m/%Y} al {date_to:%d/%m/%Y}"
     first = 4
     for index, name in enumerate(HEADER, start=1):
-        sheet.cell(row=first, column=index, value=name).font = Font(bold=True)
+        set_cell(sheet, first, index, name).font = Font(bold=True)
     for offset, row in enumerate(rows, start=1):
         values = [
             row["professional"],
@@ -52,7 +46,7 @@ def production_xlsx(rows: list[dict[str, Any]], *, date_from: date, date_to: dat
             row["no_shows"],
         ]
         for index, value in enumerate(values, start=1):
-            sheet.cell(row=first + offset, column=index, value=_safe(value))
+            set_cell(sheet, first + offset, index, value)
     sheet.column_dimensions["A"].width = 32
     sheet.column_dimensions["B"].width = 40
     if rows:

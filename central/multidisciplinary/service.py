@@ -71,7 +71,7 @@ from contracts.errors import ErrorCode
 
 LIMA = ZoneInfo("America/Lima")
 OPEN_STATES = ("requested", "assigned", "in_progress")
-SUPERVISOR_PROFILES = {"coordinador_sede", "director_distrital"}
+CUSTODY_RECEIVED = "recibido"  # the first link of every chain of custody
 
 
 def lima_today(now: datetime | None = None) -> date:
@@ -1309,7 +1309,7 @@ def add_evidence(
     session.add(
         MdCustodyEvent(
             evidence_id=evidence.id,
-            action="recibido",
+            action=CUSTODY_RECEIVED,
             from_party=received_from,
             to_party=actor.username or "",
             recorded_by=actor.user_id or "",

@@ -51,6 +51,13 @@ conciliation.write      -    A    -    -    -   -    -    -    A      -    -    
 conciliation.designate  -    -    -    -    -   -    -    -    A      -    -      -
 conciliation.verify     -    -    A    -    -   -    -    -    -      -    -      -
 conciliation.registry   -    -    A    -    -   -    -    -    A      A    N      -
+md.request              A    A    A    -    -   -    -    -    A      -    -      -
+md.read                 A    A    A    A    A   A    A    A    A      A    N      -
+md.assign               -    -    -    -    -   -    -    -    A      A    -      -
+md.work                 -    -    -    -    A   A    A    A    -      -    -      -
+md.content              A    A    A    -    A   A    A    A    A      A    -      -
+md.supervise            -    -    -    -    -   -    -    -    A      A    N      -
+md.who_saw              -    -    -    -    -   -    -    -    A      A    -      N
 """
 # fmt: on
 
