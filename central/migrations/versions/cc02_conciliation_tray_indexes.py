@@ -2,7 +2,7 @@
 sede read from the index alone; pending invitations found per file without the heap.
 
 Revision ID: cc02
-Revises: cc01
+Revises: sa01
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "cc02"
-down_revision = "cc01"
+down_revision = "sa01"
 branch_labels = None
 depends_on = None
 
