@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import uuid6
 
@@ -37,9 +37,7 @@ from contracts.messages import (
 from contracts.sync import RecordType
 from hub.domain import central_records, outbox, store
 from hub.domain.errors import DomainError
-
-if TYPE_CHECKING:  # the engine imports this module
-    from hub.domain.engine import HubEngine
+from hub.domain.tx import Tx
 
 # column lists come from the INTAKE_FIELDS constant, never from input
 _UPSERT_LOCAL_INTAKE = (
@@ -142,9 +140,7 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def open_case_intake(
-    engine: HubEngine, tx: Any, counter: sqlite3.Row, params: OpenCaseIntakeParams
-) -> None:
+def open_case_intake(*, tx: Tx, counter: sqlite3.Row, params: OpenCaseIntakeParams) -> None:
     """Handler of ``open_case_intake`` (counter dispatch table). Every check runs before the
     first write; the engine's savepoint undoes everything if anything later fails."""
     number, problem = normalize_document(params.doc_type, params.doc_number)
@@ -168,7 +164,7 @@ def open_case_intake(
         raise _refuse(
             ErrorCode.MISSING_FIELD, "Escriba un breve resumen de la consulta.", "summary"
         )
-    service = engine._service(params.service_code, "service_code")
+    service = tx.service(params.service_code, "service_code")
     matters = central_records.matter_catalogue(tx.conn)
     if params.matter not in matters:
         raise _refuse(ErrorCode.UNKNOWN_MATTER, None, "matter")
@@ -222,16 +218,14 @@ def open_case_intake(
         "ticket_id": params.ticket_id,
         "ticket_number": ticket_number,
     }
-    engine._audit(tx, entity_type="case_intake", entity_id=record["id"], before=None, after=public)
+    tx.audit(entity_type="case_intake", entity_id=record["id"], before=None, after=public)
     tx.outcome.result = {"intake": public}
 
 
-def _todays_intake(
-    engine: HubEngine, tx: Any, counter: sqlite3.Row, intake_id: str
-) -> sqlite3.Row | None:
+def _todays_intake(tx: Tx, counter: sqlite3.Row, intake_id: str) -> sqlite3.Row | None:
     """The intake, if it was opened today (business day) for a ticket finished at this
     counter and is not deleted: the same scope as ``list_case_intakes``."""
-    since = engine._day_start(engine._business_date(tx.now))
+    since = tx.day_start()
     return tx.conn.execute(
         "SELECT ci.*, t.number AS ticket_number FROM case_intakes ci "
         "JOIN tickets t ON t.id = ci.ticket_id "
@@ -240,9 +234,7 @@ def _todays_intake(
     ).fetchone()
 
 
-def amend_case_intake(
-    engine: HubEngine, tx: Any, counter: sqlite3.Row, params: AmendCaseIntakeParams
-) -> None:
+def amend_case_intake(*, tx: Tx, counter: sqlite3.Row, params: AmendCaseIntakeParams) -> None:
     """Handler of ``amend_case_intake`` (counter dispatch table): a new matter and/or summary
     for an intake this counter opened today, while central has not opened its file. Every
     check runs before the first write. It travels as an edit of the intake (its revision,
@@ -252,7 +244,7 @@ def amend_case_intake(
         raise _refuse(
             ErrorCode.MISSING_FIELD, "Indique la materia o el resumen a corregir.", "summary"
         )
-    row = _todays_intake(engine, tx, counter, params.intake_id)
+    row = _todays_intake(tx, counter, params.intake_id)
     if row is None:  # another counter's intake is "not found" too: nothing to learn here
         raise _refuse(
             ErrorCode.NOT_FOUND,
@@ -295,8 +287,7 @@ def amend_case_intake(
         except ValueError:  # as in open_case_intake: never quote the record
             raise _refuse(ErrorCode.INVALID_PAYLOAD, None, "intake") from None
         # the summary may name people: the audit says only that it changed
-        engine._audit(
-            tx,
+        tx.audit(
             entity_type="case_intake",
             entity_id=row["id"],
             before={"matter": row["matter"]},
@@ -314,12 +305,12 @@ def amend_case_intake(
     tx.outcome.result = {"intake": view.model_dump(mode="json"), "changed": changed}
 
 
-def list_case_intakes(engine: HubEngine, tx: Any, counter: sqlite3.Row, params: Empty) -> None:
+def list_case_intakes(*, tx: Tx, counter: sqlite3.Row, params: Empty) -> None:
     """Handler of ``list_case_intakes``: the intakes opened today (business day) for tickets
     finished at this counter, newest first, each with central's file number once pulled and
     its matter and summary (the counter's correction form). Changes nothing (the engine only
     stores the answer for its request id)."""
-    since = engine._day_start(engine._business_date(tx.now))
+    since = tx.day_start()
     rows = tx.conn.execute(
         "SELECT ci.id, ci.status, ci.created_at, ci.matter, ci.summary, t.number, "
         "sr.body AS case_file "

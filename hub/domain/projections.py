@@ -17,19 +17,31 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
+from contracts.messages import CounterState, DisplayState, SedeInfo
 from hub.domain import store
 from hub.domain.errors import DomainError
 
-if TYPE_CHECKING:
-    from hub.domain.engine import HubEngine
+
+class StateSource(Protocol):
+    """What renders the states (the engine: its catalogue in effect, central's messages),
+    each read on the connection given (``hub.domain.queries``)."""
+
+    def sede_info(self) -> SedeInfo: ...
+
+    def queue_state_json(self, conn: sqlite3.Connection, service_code: str) -> bytes: ...
+
+    def counter_state_on(self, conn: sqlite3.Connection, counter_id: str) -> CounterState: ...
+
+    def display_state_on(self, conn: sqlite3.Connection) -> DisplayState: ...
 
 
 class StateSnapshot:
     """The retained states as of one read transaction (see ``StateReader.snapshot``)."""
 
-    def __init__(self, engine: HubEngine, conn: sqlite3.Connection) -> None:
+    def __init__(self, engine: StateSource, conn: sqlite3.Connection) -> None:
         self._engine = engine
         self._conn = conn
 
@@ -62,12 +74,13 @@ class StateSnapshot:
 
 
 class StateReader:
-    """A read-only connection to ``engine``'s store for one thread (the bridge's publisher).
-    Not thread-safe: one snapshot at a time. ``close()`` it before the engine."""
+    """A read-only connection to the hub's file ``db_path`` for one thread (the bridge's
+    publisher), rendering through ``engine``. Not thread-safe: one snapshot at a time.
+    ``close()`` it before the engine."""
 
-    def __init__(self, engine: HubEngine) -> None:
+    def __init__(self, engine: StateSource, db_path: Path) -> None:
         self._engine = engine
-        self._conn = store.connect(engine.db_path)
+        self._conn = store.connect(db_path)
         self._conn.execute("PRAGMA query_only = ON")  # a reader: any write is a bug
 
     @contextmanager

@@ -14,7 +14,7 @@ from contracts import mqtt as topics
 from counter.style import stylesheet
 from counter.viewmodel import CounterViewModel
 from counter.views import CounterWindow
-from hub.domain.engine import QUEUE_STATE_MAX_REPRINTS, QUEUE_STATE_MAX_TICKETS
+from hub.domain.queries import QUEUE_STATE_MAX_REPRINTS, QUEUE_STATE_MAX_TICKETS
 from hub.mqtt_client import DeviceClient, StateWatcher
 from qtcommon.screenshot import distinct_colours, save_png
 

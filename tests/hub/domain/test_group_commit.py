@@ -14,6 +14,7 @@ from contracts.errors import ErrorCode
 from contracts.mqtt import Role
 from hub.domain import engine as engine_module
 from hub.domain.errors import DomainError
+from hub.domain.tx import Tx
 from hub.ports import Actor
 
 KIOSK = Actor(role=Role.KIOSK, device_id="kiosk-1")
@@ -26,14 +27,14 @@ def _issue(request_id: str, service_code: str = "orientacion") -> tuple[Actor, s
 def _fail_audit_for(monkeypatch, request_id: str, error: Exception) -> None:
     """Make one command fail *after* it has written its ticket, number and history (the audit
     row comes last), so only a savepoint rollback can leave no trace of it."""
-    original = engine_module.HubEngine._audit
+    original = Tx.audit
 
-    def audit(self, tx, **kwargs: Any) -> None:
+    def audit(tx: Tx, **kwargs: Any) -> None:
         if tx.request_id == request_id:
             raise error
-        original(self, tx, **kwargs)
+        original(tx, **kwargs)
 
-    monkeypatch.setattr(engine_module.HubEngine, "_audit", audit)
+    monkeypatch.setattr(Tx, "audit", audit)
 
 
 def _request_rows(db_rows, request_id: str) -> dict[str, int]:

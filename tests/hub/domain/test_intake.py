@@ -12,6 +12,7 @@ import pytest
 
 from contracts.errors import ErrorCode
 from contracts.mqtt import Role
+from hub.domain.tx import Tx
 from tests.hub.domain.conftest import TABLES, snapshot
 
 DNI = "40718293"
@@ -247,7 +248,7 @@ def test_a_failure_after_the_intake_row_rolls_everything_back(
     def broken_audit(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(engine, "_audit", broken_audit)
+    monkeypatch.setattr(Tx, "audit", broken_audit)  # the intake row is written by then
     with nothing_written(), pytest.raises(sqlite3.OperationalError):
         hub.counter("v1", "open_case_intake", **form(served["ticket_id"]))
 
@@ -572,7 +573,7 @@ def test_a_failure_after_the_edit_rolls_the_correction_back(
     def broken_audit(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(engine, "_audit", broken_audit)
+    monkeypatch.setattr(Tx, "audit", broken_audit)  # the intake row is written by then
     with nothing_written(), pytest.raises(sqlite3.OperationalError):
         hub.counter("v1", "amend_case_intake", intake_id=opened["intake_id"], summary="Otra.")
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contracts.messages import PreferenceCategory
 from hub.domain import ordering
-from hub.domain.engine import QUEUE_STATE_MAX_TICKETS, REPRINTS_COUNTED_MAX
+from hub.domain.queries import QUEUE_STATE_MAX_TICKETS, REPRINTS_COUNTED_MAX
 
 
 def _ticket(ticket_id, arrived_at, *, service="a", preference="none", due=None, target=None):

@@ -9,14 +9,14 @@ import threading
 from datetime import timedelta
 
 from contracts.messages import CounterState, DisplayState, QueueState, TicketView
-from hub.domain import ordering
-from hub.domain.engine import (
+from hub.domain import ordering, queries
+from hub.domain.queries import (
     QUEUE_REPRINTS_FEW_JSON,
     QUEUE_REPRINTS_JSON,
     QUEUE_STATE_MAX_REPRINTS,
     QUEUE_STATE_MAX_TICKETS,
     REPRINTS_COUNTED_MAX,
-    _estimate,
+    estimate,
 )
 
 from .conftest import rows
@@ -24,7 +24,7 @@ from .conftest import rows
 
 def _reference_line(engine, db_path, service_code: str, clock) -> list[dict]:
     """The whole line built the slow way: every waiting row, ordering.order_line, the
-    engine's own _view and _estimate."""
+    queries.ticket_view and queries.estimate."""
     waiting = [
         dict(r)
         for r in rows(
@@ -36,11 +36,11 @@ def _reference_line(engine, db_path, service_code: str, clock) -> list[dict]:
     due = ordering.due_limit(clock(), engine.config.queue.appointment_window_min)
     line = ordering.order_line(waiting, due_limit=due)
     with engine._snapshot() as conn:
-        per_person, open_counters, _ = engine._service_pace(conn, service_code)
+        per_person, open_counters, _ = queries.service_pace(conn, service_code, engine.catalogue)
     views = []
     for index, ticket in enumerate(line):
-        estimated = _estimate(index, per_person, open_counters)
-        view = engine._view(ticket, people_ahead=index, estimated=estimated)
+        estimated = estimate(index, per_person, open_counters)
+        view = queries.ticket_view(ticket, people_ahead=index, estimated=estimated)
         views.append(json.loads(view.model_dump_json()))
     return views
 
@@ -245,7 +245,7 @@ def test_a_snapshot_is_consistent_and_never_holds_up_the_writer(hub, engine):
 def _reprints_both_ways(engine, service_code: str, clock) -> list[list[dict]]:
     """The reprint list by counting each flagged ticket's place and by numbering the line."""
     with engine._snapshot() as conn:
-        per_person, open_counters, _ = engine._service_pace(conn, service_code)
+        per_person, open_counters, _ = queries.service_pace(conn, service_code, engine.catalogue)
         params = {
             "code": service_code,
             "due": ordering.due_limit(clock(), engine.config.queue.appointment_window_min),
