@@ -4,7 +4,7 @@ open files, alerts. A signed report version, deliveries and custody events refus
 DELETE (and TRUNCATE on PostgreSQL), as the audit table does (0002).
 
 Revision ID: md01
-Revises: cc01
+Revises: cc02
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision = "md01"
-down_revision = "cc01"
+down_revision = "cc02"
 branch_labels = None
 depends_on = None
 
