@@ -185,13 +185,16 @@ class FaultProxy:
     central cut: bytes vanish, the hub times out); ``drop_responses`` (central to hub cut: the
     request arrives and commits, the answer never does); ``truncate`` (answers cut off after
     ``truncate_at`` bytes, then the connection closes); ``error_5xx`` (a load balancer's 503
-    while central is unreachable)."""
+    while central is unreachable); ``slow`` (a slow WAN towards central: ``delay_s`` of latency
+    before each request, then ``bandwidth`` bytes per second)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = free_tcp_port()
         self.mode = "up"
         self.truncate_at = 200
+        self.delay_s = 2.0
+        self.bandwidth = 64 * 1024
         self._server = socket.socket()
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._server.bind(("127.0.0.1", self.port))
@@ -238,6 +241,8 @@ class FaultProxy:
             except OSError:
                 client.close()
                 continue
+            if mode == "slow":  # central's answer may take longer than 5 s to begin
+                upstream.settimeout(None)
             self._track(client, upstream)
             threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
@@ -259,6 +264,7 @@ class FaultProxy:
 
     def _pump(self, source: socket.socket, sink: socket.socket, to_central: bool) -> None:
         sent = 0
+        idle_since = time.monotonic()
         try:
             while True:
                 data = source.recv(65536)
@@ -269,6 +275,12 @@ class FaultProxy:
                     break
                 if to_central and mode == "drop_requests":
                     continue
+                if to_central and mode == "slow":
+                    # latency once per request (the first bytes after a pause), then the
+                    # time the bytes take at the link's bandwidth
+                    latency = self.delay_s if time.monotonic() - idle_since > 0.05 else 0.0
+                    time.sleep(latency + len(data) / self.bandwidth)
+                    idle_since = time.monotonic()
                 if not to_central and mode == "drop_responses":
                     continue
                 if not to_central and mode == "truncate":

@@ -45,6 +45,25 @@ def test_a_slow_link_shrinks_batches_until_a_push_fits_the_target():
     assert all(b <= a for a, b in zip(sizes, sizes[1:], strict=False))  # never grew meanwhile
 
 
+def test_a_link_whose_round_trip_alone_exceeds_the_target_does_not_collapse_batches():
+    """4 s of round trip, target 3 s: no size meets the target, and smaller batches would only
+    cut throughput. The size settles where a push takes about twice the round trip."""
+    sizer = BatchSizer(ceiling=1000, target_s=3.0)
+    push_time = _link(4.0, 0.01)
+    sizes = _run(sizer, push_time, pushes=20)
+    assert 200 <= sizes[-1] <= 500
+    assert all(size >= 200 for size in sizes[3:])
+
+
+def test_answers_that_vary_keep_the_size_near_the_target():
+    import random
+
+    rng = random.Random(7)
+    sizer = BatchSizer(ceiling=1000, target_s=5.0)
+    sizes = _run(sizer, lambda n: (2.0 + 0.03 * n) * rng.uniform(0.8, 1.2), pushes=40)
+    assert all(60 <= size <= 250 for size in sizes[5:])
+
+
 def test_a_fast_link_grows_batches_back_to_the_ceiling():
     sizer = BatchSizer(ceiling=1000, target_s=5.0, events=10)
     sizes = _run(sizer, _link(0.05, 0.0005), pushes=10)
@@ -68,7 +87,8 @@ def test_a_short_push_says_nothing_about_a_full_one():
 
 def test_a_push_within_the_target_keeps_the_size():
     sizer = BatchSizer(ceiling=1000, target_s=5.0, events=400)
-    assert sizer.took(sent=400, elapsed_s=3.0) == 400
+    assert sizer.took(sent=400, elapsed_s=4.5) == 400  # could grow by a ninth: not worth it
+    assert sizer.took(sent=400, elapsed_s=5.5) == 400  # a tenth over: answers vary
     assert sizer.took(sent=0, elapsed_s=30.0) == 400  # a heartbeat carries nothing
 
 
