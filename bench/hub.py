@@ -47,8 +47,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# first, even when PYTHONPATH already names the repository: bench/ (the script's directory) comes
+# before it, and bench/hub.py would shadow the hub package
+sys.path.insert(0, str(REPO))
 
 from contracts import mqtt as topics  # noqa: E402
 from hub.broker import ensure_broker, start_mosquitto  # noqa: E402

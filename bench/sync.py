@@ -44,8 +44,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# first, even when PYTHONPATH already names the repository: bench/ (the script's directory) comes
+# before it, and bench/sync.py would shadow the sync package
+sys.path.insert(0, str(REPO))
 
 SEDE = "sede-bench"
 
