@@ -103,6 +103,16 @@ case_action = table(
     column("author_user_id", String),
 )
 
+# Module 04: sessions of the audiencia única held, counted as hearings of the file's conciliator
+conc_session = table(
+    "conc_session",
+    column("file_id", String),
+    column("sede_id", String),
+    column("status", String),
+    column("held_on", Date),
+)
+conc_file = table("conc_file", column("id", String), column("conciliator_user_id", String))
+
 # case action type -> planned activity type it counts towards
 CASE_ACTION_COUNTS_AS: dict[str, str] = {"audiencia": "hearings", "visita": "visits"}
 PATROCINIO = "patrocinio"
@@ -368,8 +378,9 @@ class CaseCount:
 def case_counts(
     conn: Connection, *, sede_ids: Iterable[str], first_day: date, last_day: date
 ) -> list[CaseCount]:
-    """Hearings and visits (case actions, by author) and patrocinios (files opened as
-    patrocinio, by assigned professional or, unassigned, by who opened them)."""
+    """Hearings and visits (case actions, by author; conciliation sessions held, by the file's
+    conciliator) and patrocinios (files opened as patrocinio, by assigned professional or,
+    unassigned, by who opened them)."""
     sedes = sorted(set(sede_ids))
     if not sedes:
         return []
@@ -387,6 +398,20 @@ def case_counts(
         .group_by(a.sede_id, a.author_user_id, a.action_type)
     ):
         result.append(CaseCount(row[0], row[1], CASE_ACTION_COUNTS_AS[row[2]], int(row[3])))
+    cs, cf = conc_session.c, conc_file.c
+    for row in conn.execute(
+        select(cs.sede_id, cf.conciliator_user_id, func.count())
+        .select_from(conc_session.join(conc_file, cf.id == cs.file_id))
+        .where(
+            cs.sede_id.in_(sedes),
+            cs.status == "held",
+            cs.held_on >= first_day,
+            cs.held_on <= last_day,
+            cf.conciliator_user_id.is_not(None),
+        )
+        .group_by(cs.sede_id, cf.conciliator_user_id)
+    ):
+        result.append(CaseCount(row[0], row[1], "hearings", int(row[2])))
     f = case_file.c
     start, end = lima_bounds(first_day, last_day)
     owner = func.coalesce(f.assigned_user_id, f.created_by)

@@ -80,6 +80,8 @@ class Arranger:
         self._notes: dict[str, str] = {}
         self._plans: dict[str, str] = {}
         self._activities: dict[str, str] = {}
+        self._people: dict[str, list[str]] = {}
+        self._conc_files: dict[str, str] = {}
         self.account = None  # the signed-in account of the matrix row
 
     def user_in(self, place: Place) -> str:
@@ -176,11 +178,68 @@ class Arranger:
             return self.account.id
         return self.user_in(place)
 
+    def people_in(self, place: Place) -> list[str]:
+        """Two registered persons of the place's sede (the parties of a conciliation)."""
+        if place.sede_id not in self._people:
+            from central.citizens import service as citizens
+            from central.citizens.schemas import CitizenCreate
+
+            ids = []
+            for index in range(2):
+                citizen = citizens.create_citizen(
+                    session=self.db,
+                    actor=SYSTEM,
+                    data=CitizenCreate(
+                        sede_id=place.sede_id,
+                        doc_type="dni",
+                        doc_number=f"6{_n():07d}",
+                        given_names=f"Parte {index}",
+                        surnames="Matriz",
+                        confirm_not_duplicate=True,
+                    ),
+                )
+                ids.append(citizen.id)
+            self.db.commit()
+            self._people[place.sede_id] = ids
+        return self._people[place.sede_id]
+
+    def conc_file_in(self, place: Place) -> str:
+        if place.sede_id not in self._conc_files:
+            from central.auth.policy import EVERYWHERE
+            from central.conciliation import service as conciliation
+            from central.conciliation.schemas import SolicitudCreate
+            from central.conciliation.settings import ConciliationSettings
+
+            file = conciliation.create_solicitud(
+                session=self.db,
+                actor=SYSTEM,
+                area=EVERYWHERE,
+                settings=ConciliationSettings(),
+                data=SolicitudCreate(**conciliation_body(place.sede_id, self.people_in(place))),
+            )
+            self.db.commit()
+            self._conc_files[place.sede_id] = file.id
+        return self._conc_files[place.sede_id]
+
     def device_in(self, place: Place) -> str:
         device = Device(sede_id=place.sede_id, name="hub", secret_hash="0" * 64)
         self.db.add(device)
         self.db.commit()
         return device.id
+
+
+def conciliation_body(sede_id: str, people: list[str]) -> dict[str, Any]:
+    return {
+        "sede_id": sede_id,
+        "matter": "alimentos",
+        "parties": [
+            {"role": "solicitante", "citizen_id": people[0]},
+            {"role": "invitado", "citizen_id": people[1]},
+        ],
+        "facts": "Hechos de la solicitud.",
+        "controversy": "Controversia de la solicitud.",
+        "claims": [{"party_index": 0, "description": "Pensión de alimentos."}],
+    }
 
 
 def build_call(path: str, method: str, place: Place, arr: Arranger) -> Call | None:
@@ -343,6 +402,31 @@ def build_call(path: str, method: str, place: Place, arr: Arranger) -> Call | No
         ("GET", "/api/v1/supervision"): lambda: Call(
             "GET", "/api/v1/supervision", params={"month_from": "2026-01", "sede_id": s}
         ),
+        # Module 04 (central.conciliation)
+        ("POST", "/api/v1/conciliation/files"): lambda: Call(
+            "POST", "/api/v1/conciliation/files", conciliation_body(s, arr.people_in(place))
+        ),
+        ("GET", "/api/v1/conciliation/files/{file_id}"): lambda: Call(
+            "GET", f"/api/v1/conciliation/files/{arr.conc_file_in(place)}"
+        ),
+        ("GET", "/api/v1/conciliation/files/{file_id}/timeline"): lambda: Call(
+            "GET", f"/api/v1/conciliation/files/{arr.conc_file_in(place)}/timeline"
+        ),
+        ("GET", "/api/v1/conciliation/files/{file_id}/designation-proposal"): lambda: Call(
+            "GET", f"/api/v1/conciliation/files/{arr.conc_file_in(place)}/designation-proposal"
+        ),
+        ("PUT", "/api/v1/conciliation/professionals/{user_id}"): lambda: Call(
+            "PUT",
+            f"/api/v1/conciliation/professionals/{arr.user_in(place)}",
+            {
+                "full_name": f"Profesional {n}",
+                "doc_number": "40001234",
+                "bar_registration": "CAL 1",
+            },
+        ),
+        ("GET", "/api/v1/conciliation/registry"): lambda: Call(
+            "GET", "/api/v1/conciliation/registry", params={"sede_id": s, "year": "2026"}
+        ),
         ("GET", "/api/v1/supervision/export"): lambda: Call(
             "GET",
             "/api/v1/supervision/export",
@@ -369,6 +453,7 @@ LISTS: dict[str, tuple[str, Any]] = {
     "/api/v1/sensitive-notes": ("note", lambda item: (item["sede_id"], None)),
     "/api/v1/activity-plans": ("plan", lambda item: (item["sede_id"], item["district_id"])),
     "/api/v1/activities": ("activity", lambda item: (item["sede_id"], item["district_id"])),
+    "/api/v1/conciliation/files": ("conc_file", lambda item: (item["sede_id"], None)),
 }
 
 
@@ -434,6 +519,7 @@ def test_permission_matrix(profile, client, app, world, factory, db):
         arr.device_in(place)
         arr.plan_in(place)
         arr.activity_in(place)
+        arr.conc_file_in(place)
     failures: list[str] = []
     partial: set[str] = set()
     checked = 0

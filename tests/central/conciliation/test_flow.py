@@ -114,3 +114,21 @@ def test_art16_contents_are_on_the_pdf_itself(centre, client, app, db):
     tampered[position] = ord("X") if tampered[position] != ord("X") else ord("Y")
     check = validate(bytes(tampered), app.state.signing_identity)
     assert not (check.intact and check.valid)
+
+
+def test_held_sessions_count_as_hearings_of_the_conciliator(centre, engine):
+    """Module 01 counts each conciliation session held as an executed hearing."""
+    from datetime import date
+
+    from central.activities import sources
+
+    file, _ = centre.to_audiencia()
+    held = date.fromisoformat(file["first_session_on"])
+    with engine.connect() as conn:
+        counts = sources.case_counts(
+            conn, sede_ids=[centre.sede], first_day=held.replace(day=1), last_day=held
+        )
+    assert any(
+        c.user_id == centre.conciliator_id and c.activity_type == "hearings" and c.count == 1
+        for c in counts
+    ), counts
