@@ -692,6 +692,13 @@ def supervision_report(
         ).items():
             tallies[(case_sede, user_id)].open_cases += open_count
 
+    # executed in Module 05 (signed reports, sessions held)
+    if present.md and sede_ids:
+        for count in sources.md_counts(
+            conn, sede_ids=sede_ids, first_day=first_day, last_day=last_day
+        ):
+            tallies[(count.sede_id, count.user_id)].executed[count.activity_type] += count.count
+
     people = {key for _, key in tallies if not key.startswith("hub:")}
     names = (
         dict(session.exec(select(User.id, User.display_name).where(col(User.id).in_(people))).all())
@@ -747,7 +754,12 @@ def supervision_report(
         workload_ceiling=workload_ceiling,
         rows=rows,
         totals=totals,
-        sources={"queue": present.queue, "cases": present.cases, "manual": True},
+        sources={
+            "queue": present.queue,
+            "cases": present.cases,
+            "multidisciplinary": present.md,
+            "manual": True,
+        },
     )
 
 

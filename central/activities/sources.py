@@ -120,10 +120,28 @@ PATROCINIO = "patrocinio"
 OPEN_CASE_STATES: tuple[str, ...] = ("open", "in_progress", "suspended", "referred")
 
 
+# --- central.multidisciplinary (Module 05): signed report versions and sessions held
+md_report_version = table(
+    "md_report_version",
+    column("report_id", String),
+    column("signed_by", String),
+    column("signed_at", DateTime(timezone=True)),
+)
+md_report = table("md_report", column("id", String), column("sede_id", String))
+md_session = table(
+    "md_session",
+    column("sede_id", String),
+    column("professional_id", String),
+    column("starts_at", DateTime(timezone=True)),
+    column("status", String),
+)
+
+
 @dataclass(frozen=True)
 class Available:
     queue: bool
     cases: bool
+    md: bool = False
 
 
 def available(conn: Connection) -> Available:
@@ -134,6 +152,7 @@ def available(conn: Connection) -> Available:
             for name in ("sync_ticket", "sync_ticket_event", "sync_counter_session")
         ),
         cases=inspector.has_table("case_file") and inspector.has_table("case_action"),
+        md=inspector.has_table("md_report_version") and inspector.has_table("md_session"),
     )
 
 
@@ -448,3 +467,30 @@ def open_case_loads(conn: Connection, *, sede_ids: Iterable[str]) -> dict[tuple[
         .group_by(f.sede_id, f.assigned_user_id)
     ).all()
     return {(row[0], row[1]): int(row[2]) for row in rows}
+
+
+def md_counts(
+    conn: Connection, *, sede_ids: Iterable[str], first_day: date, last_day: date
+) -> list[CaseCount]:
+    """Module 05's executed work: each report version signed counts as an evaluation of its
+    signer (an amendment is new work), each session held as an attention of the professional."""
+    sedes = sorted(set(sede_ids))
+    if not sedes:
+        return []
+    start, end = lima_bounds(first_day, last_day)
+    v, r, s = md_report_version.c, md_report.c, md_session.c
+    result: list[CaseCount] = []
+    for row in conn.execute(
+        select(r.sede_id, v.signed_by, func.count())
+        .select_from(md_report_version.join(md_report, r.id == v.report_id))
+        .where(r.sede_id.in_(sedes), v.signed_at >= start, v.signed_at < end)
+        .group_by(r.sede_id, v.signed_by)
+    ):
+        result.append(CaseCount(row[0], row[1], "evaluations", int(row[2])))
+    for row in conn.execute(
+        select(s.sede_id, s.professional_id, func.count())
+        .where(s.sede_id.in_(sedes), s.status == "held", s.starts_at >= start, s.starts_at < end)
+        .group_by(s.sede_id, s.professional_id)
+    ):
+        result.append(CaseCount(row[0], row[1], "attentions", int(row[2])))
+    return result

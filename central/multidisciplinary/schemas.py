@@ -278,6 +278,7 @@ class AccessRow(BaseModel):
     object_id: str | None
     purpose: str | None
     allowed: bool
+    read: bool = True  # a read of sensitive data (else a change to the person's records)
 
 
 class ProductionRow(BaseModel):

@@ -408,18 +408,17 @@ def list_requests(
 
 def tray(*, session: Session, actor: Actor, limit: int = 50) -> list[MdRequest]:
     """The professional's open requests, the nearest deadline first (ix_md_request_assigned_state)."""
-    rows: list[MdRequest] = []
-    for state in OPEN_STATES:
-        rows.extend(
-            session.exec(
-                select(MdRequest)
-                .where(MdRequest.assigned_user_id == actor.user_id, MdRequest.state == state)
-                .order_by(col(MdRequest.due_date))
-                .limit(limit)
-            ).all()
-        )
-    rows.sort(key=lambda r: (r.due_date or date.max, r.number))
-    return rows[:limit]
+    return list(
+        session.exec(
+            select(MdRequest)
+            .where(
+                MdRequest.assigned_user_id == actor.user_id,
+                col(MdRequest.state).in_(OPEN_STATES),
+            )
+            .order_by(col(MdRequest.due_date), col(MdRequest.number))
+            .limit(limit)
+        ).all()
+    )
 
 
 def read_request_content(

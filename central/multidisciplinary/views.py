@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from sqlmodel import Session
 
+from central.audit.actions import SENSITIVE_READS, action_label
 from central.auth.deps import Authorized, SessionDep, read_only, require
 from central.auth.policy import area_for
 from central.core import signed
@@ -637,10 +638,11 @@ def access_rows(events) -> list[AccessRow]:  # noqa: ANN001
                 username=event.actor_username,
                 profiles=event.actor_profiles,
                 action=event.action,
-                what=str(after.get("what") or event.entity),
+                what=str(after.get("what") or action_label(event.action)),
                 object_id=after.get("object_id") or after.get("request_id"),
                 purpose=after.get("purpose"),
                 allowed=not event.action.endswith("_denied"),
+                read=event.action in SENSITIVE_READS,
             )
         )
     return rows
