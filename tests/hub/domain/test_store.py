@@ -150,3 +150,20 @@ def test_sede_info_describes_services_counters_and_hours(engine):
     assert info.counters[1].services == {"orientacion": 3, "penal": 1}
     assert {h.weekday for h in info.hours} == {0, 1, 2, 3, 4}
     assert info.hours[0].opens == "08:00"
+
+
+def test_the_outbox_has_one_owner():
+    """Every write to the hub's outbox (rows, sent marks, the watermark) goes through
+    hub/domain/outbox.py: no other runtime module writes the table or moves the watermark."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[3]
+    writes = re.compile(r"(INSERT INTO|UPDATE|DELETE FROM)\s+outbox\b|outbox_sent_through", re.I)
+    writers = sorted(
+        str(path.relative_to(repo))
+        for package in ("hub", "sync", "central", "contracts")
+        for path in (repo / package).rglob("*.py")
+        if writes.search(path.read_text("utf-8"))
+    )
+    assert writers == ["hub/domain/outbox.py"]
