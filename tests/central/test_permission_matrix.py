@@ -82,6 +82,7 @@ class Arranger:
         self._activities: dict[str, str] = {}
         self._people: dict[str, list[str]] = {}
         self._conc_files: dict[str, str] = {}
+        self._md_requests: dict[str, str] = {}
         self.account = None  # the signed-in account of the matrix row
 
     def user_in(self, place: Place) -> str:
@@ -220,6 +221,30 @@ class Arranger:
             self.db.commit()
             self._conc_files[place.sede_id] = file.id
         return self._conc_files[place.sede_id]
+
+    def md_request_in(self, place: Place) -> str:
+        """A Module 05 request on the place's conciliation file (about its first party)."""
+        if place.sede_id not in self._md_requests:
+            from central.auth.policy import EVERYWHERE
+            from central.multidisciplinary import service as md
+            from central.multidisciplinary.schemas import RequestCreate
+            from central.multidisciplinary.settings import MultidisciplinarySettings
+
+            row = md.create_request(
+                session=self.db,
+                actor=SYSTEM,
+                area=EVERYWHERE,
+                settings=MultidisciplinarySettings(),
+                data=RequestCreate(
+                    service_type="evaluacion_psicologica",
+                    conc_file_id=self.conc_file_in(place),
+                    citizen_id=self.people_in(place)[0],
+                    questions="¿Afectación psicológica?",
+                ),
+            )
+            self.db.commit()
+            self._md_requests[place.sede_id] = row.id
+        return self._md_requests[place.sede_id]
 
     def device_in(self, place: Place) -> str:
         device = Device(sede_id=place.sede_id, name="hub", secret_hash="0" * 64)
@@ -427,6 +452,20 @@ def build_call(path: str, method: str, place: Place, arr: Arranger) -> Call | No
         ("GET", "/api/v1/conciliation/registry"): lambda: Call(
             "GET", "/api/v1/conciliation/registry", params={"sede_id": s, "year": "2026"}
         ),
+        # Module 05 (central.multidisciplinary)
+        ("POST", "/api/v1/md/requests"): lambda: Call(
+            "POST",
+            "/api/v1/md/requests",
+            {
+                "service_type": "informe_social",
+                "conc_file_id": arr.conc_file_in(place),
+                "citizen_id": arr.people_in(place)[0],
+                "questions": f"¿Situación familiar? {n}",
+            },
+        ),
+        ("GET", "/api/v1/md/requests/{request_id}"): lambda: Call(
+            "GET", f"/api/v1/md/requests/{arr.md_request_in(place)}"
+        ),
         ("GET", "/api/v1/supervision/export"): lambda: Call(
             "GET",
             "/api/v1/supervision/export",
@@ -453,6 +492,7 @@ LISTS: dict[str, tuple[str, Any]] = {
     "/api/v1/sensitive-notes": ("note", lambda item: (item["sede_id"], None)),
     "/api/v1/activity-plans": ("plan", lambda item: (item["sede_id"], item["district_id"])),
     "/api/v1/activities": ("activity", lambda item: (item["sede_id"], item["district_id"])),
+    "/api/v1/md/requests": ("md_request", lambda item: (item["sede_id"], None)),
     "/api/v1/conciliation/files": ("conc_file", lambda item: (item["sede_id"], None)),
 }
 
@@ -520,6 +560,7 @@ def test_permission_matrix(profile, client, app, world, factory, db):
         arr.plan_in(place)
         arr.activity_in(place)
         arr.conc_file_in(place)
+        arr.md_request_in(place)
     failures: list[str] = []
     partial: set[str] = set()
     checked = 0
