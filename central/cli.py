@@ -133,3 +133,25 @@ def create_admin(
     typer.echo(f"Administrador {username} creado.")
     typer.echo(f"Registre este secreto en su aplicación autenticadora: {secret}")
     typer.echo(f"URI: {uri}")
+
+
+@app.command("md-rotate-keys")
+def md_rotate_keys() -> None:
+    """Re-encrypt Module 05's stored documents under the first key of ALEGRA_MD_DOCUMENT_KEYS
+    (docs/multidisciplinary.md, "key rotation"); resumable."""
+    from central.documents.storage import (
+        EncryptedStorage,
+        LocalDirectoryStorage,
+        keys_from_file,
+        parse_keys,
+        stored_keys,
+    )
+    from central.multidisciplinary.settings import MultidisciplinarySettings
+
+    settings = _settings()
+    section = MultidisciplinarySettings()
+    root = section.documents_dir or settings.data_dir / "md-documents"
+    keys = section.document_keys or keys_from_file(settings.data_dir / "md-documents.keys")
+    storage = EncryptedStorage(LocalDirectoryStorage(root), parse_keys(keys))
+    changed = storage.rotate(stored_keys(root)) if root.exists() else 0
+    typer.echo(f"Documentos recifrados con la clave vigente: {changed}.")

@@ -217,3 +217,22 @@ def test_document_key_rotation(tmp_path, backend):
     inner.put("md/a/2.pdf", io.BytesIO(bytes(blob)), max_bytes=1000)
     with pytest.raises(IntegrityFailure):
         after.get("md/a/2.pdf")
+
+
+def test_rotate_keys_command(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from central.cli import app as cli
+
+    old, new = new_key(), new_key()
+    root = tmp_path / "md-documents"
+    EncryptedStorage(LocalDirectoryStorage(root), parse_keys(old)).put(
+        "md/x/1.pdf", io.BytesIO(b"%PDF-1.7 x"), max_bytes=100
+    )
+    monkeypatch.setenv("ALEGRA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ALEGRA_MD_DOCUMENT_KEYS", f"{new},{old}")
+    result = CliRunner().invoke(cli, ["md-rotate-keys"])
+    assert result.exit_code == 0 and "recifrados" in result.output and ": 1." in result.output
+    assert EncryptedStorage(LocalDirectoryStorage(root), parse_keys(new)).get("md/x/1.pdf") == (
+        b"%PDF-1.7 x"
+    )
