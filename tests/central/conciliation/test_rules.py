@@ -404,3 +404,65 @@ def test_void_number_says_why_and_copies_are_registered(centre, client):
             headers=centre.coordinator,
         )
         assert export.status_code == 200 and export.content.startswith(magic)
+
+
+def test_attendance_before_any_invitation_is_refused(centre):
+    """A designated file with no invitation cannot hold a session (it used to fail late with an
+    invalid designado -> audiencia transition)."""
+    file = centre.open_file()
+    centre.designate(file)
+    hearing = centre.session(file)
+    response = centre.attend(file, hearing, status=409)
+    assert response.json()["code"] == "invalid_transition"
+    assert "invitaciones" in response.json()["message"]
+    assert centre.get(file["id"])["state"] == "designado"
+
+
+def test_matter_no_longer_conciliable_refuses_the_invitation(centre, app):
+    file = centre.open_file()
+    centre.designate(file)
+    hearing = centre.session(file)
+    app.state.conciliation_settings.conciliable_matters = ["desalojo"]
+    invited = next(p for p in centre.get(file["id"])["parties"] if p["role"] == "invitado")
+    response = centre.post(
+        f"/api/v1/conciliation/files/{file['id']}/invitations",
+        {"party_id": invited["id"], "session_id": hearing["id"]},
+    )
+    assert response.status_code == 422 and response.json()["code"] == "not_conciliable"
+    assert centre.get(file["id"])["invitations"] == []
+
+
+def test_delivery_dates_outside_issue_and_today_are_refused(centre):
+    file = centre.open_file()
+    centre.designate(file)
+    hearing = centre.session(file)
+    invitation = centre.invite_all(file, hearing)[0]
+    url = f"/api/v1/conciliation/files/{file['id']}/invitations/{invitation['id']}/delivery"
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    for body in (
+        {"delivered": True, "delivered_on": tomorrow, "mode": "personal", "received_by": "X"},
+        {"delivered": True, "delivered_on": "2020-01-01", "mode": "personal", "received_by": "X"},
+        {"delivered": True, "delivered_on": invitation["issued_on"]},  # who received it?
+        {"delivered": False, "delivered_on": invitation["issued_on"]},  # why not?
+    ):
+        response = centre.post(url, body)
+        assert response.status_code == 422, (body, response.text)
+    assert centre.get(file["id"])["invitations"][0]["status"] == "pending"
+
+
+def test_invitation_letter_says_when_and_where(centre, client):
+    import subprocess
+
+    file = centre.open_file()
+    centre.designate(file)
+    hearing = centre.session(file)
+    invitation = centre.invite_all(file, hearing)[0]
+    pdf = client.get(
+        f"/api/v1/conciliation/files/{file['id']}/invitations/{invitation['id']}/pdf",
+        headers=centre.conciliator,
+    ).content
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    assert "INVITACIÓN PARA CONCILIAR" in text and "Luis Alberto Rojas Pérez" in text
+    assert "Lugar: Sala de audiencias 1" in text and "Fecha y hora:" in text
