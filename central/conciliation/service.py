@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1831,12 +1832,21 @@ def tray(
     the count of their files per stage (``user_id`` None: the whole area, the coordinator)."""
     now = now or utcnow()
     day = today(now)
-    start = datetime.combine(day, datetime.min.time(), LIMA)
+    # the Lima day as UTC instants (SQLite compares stored UTC text: an offset would not match)
+    start = datetime.combine(day, datetime.min.time(), LIMA).astimezone(UTC)
     end = start + timedelta(days=1)
     scope = area.where(ConcFile.sede_id, ConcFile.district_id)
     mine = (ConcFile.conciliator_user_id == user_id) if user_id else scope
+    # columns, not entities: the tray is the hot read of the module (bench/conciliation.py)
     hearings = session.exec(
-        select(ConcSession, ConcFile.number, ConcFile.id)
+        select(
+            ConcSession.id,
+            ConcSession.ordinal,
+            ConcSession.scheduled_at,
+            ConcSession.mode,
+            ConcFile.number,
+            ConcFile.id,
+        )
         .join(ConcFile, col(ConcFile.id) == col(ConcSession.file_id))
         .where(
             mine,
@@ -1851,7 +1861,7 @@ def tray(
         .limit(100)
     ).all()
     due = session.exec(
-        select(ConcInvitation, ConcFile.number, ConcFile.id)
+        select(ConcInvitation.id, ConcInvitation.delivery_due, ConcFile.number, ConcFile.id)
         .join(ConcFile, col(ConcFile.id) == col(ConcInvitation.file_id))
         .where(
             mine,
@@ -1870,8 +1880,18 @@ def tray(
     )
     return {
         "today": day,
-        "hearings": [{"session": s, "number": n, "file_id": f} for s, n, f in hearings],
-        "deadlines": [{"invitation": i, "number": n, "file_id": f} for i, n, f in due],
+        "hearings": [
+            {
+                "session": SimpleNamespace(id=sid, ordinal=o, scheduled_at=at, mode=m),
+                "number": n,
+                "file_id": f,
+            }
+            for sid, o, at, m, n, f in hearings
+        ],
+        "deadlines": [
+            {"invitation": SimpleNamespace(id=i, delivery_due=d), "number": n, "file_id": f}
+            for i, d, n, f in due
+        ],
         "stages": {k: int(stages.get(k, 0)) for k in cat.STATES},
     }
 

@@ -3,17 +3,25 @@ pointing to the public verification page, and the footer that says how to verify
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import qrcode
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 
-def draw_qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
-    """A QR of ``data`` with its lower-left corner at (x, y), ``size`` points wide."""
+@lru_cache(maxsize=64)
+def qr_matrix(data: str) -> tuple[tuple[bool, ...], ...]:
+    """The QR modules of ``data`` (cached: every page of a document carries the same one)."""
     code = qrcode.QRCode(border=1, error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(data)
     code.make(fit=True)
-    matrix = code.get_matrix()
+    return tuple(tuple(row) for row in code.get_matrix())
+
+
+def draw_qr(canvas: Canvas, data: str, *, x: float, y: float, size: float) -> None:
+    """A QR of ``data`` with its lower-left corner at (x, y), ``size`` points wide."""
+    matrix = qr_matrix(data)
     cells = len(matrix)
     cell = size / cells
     canvas.saveState()

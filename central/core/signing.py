@@ -33,6 +33,7 @@ with warnings.catch_warnings():  # pyHanko imports the deprecated DSA type at im
 KEY_FILE = "signing-key.pem"
 CERT_FILE = "signing-cert.pem"
 CERT_YEARS = 10
+SIGNATURE_BYTES = 8192  # an ECDSA CMS signature with its certificate is ~1.5 KB
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def sign_pdf(
         reason=reason,
         location=location,
     )
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    # a fixed reservation skips pyHanko's dry-run signature (used to size the placeholder)
+    out = signers.sign_pdf(writer, meta, signer=signer, bytes_reserved=SIGNATURE_BYTES)
     return out.getvalue()
 
 

@@ -132,3 +132,24 @@ def test_held_sessions_count_as_hearings_of_the_conciliator(centre, engine):
         c.user_id == centre.conciliator_id and c.activity_type == "hearings" and c.count == 1
         for c in counts
     ), counts
+
+
+def test_tray_shows_todays_sessions_and_deliveries_due(centre, client):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    file = centre.open_file()
+    centre.designate(file)
+    hearing = centre.session(file, minutes=2)
+    centre.invite_all(file, hearing)
+    tray = client.get("/api/v1/conciliation/tray", headers=centre.conciliator).json()
+    lima = ZoneInfo("America/Lima")
+    if (
+        datetime.fromisoformat(hearing["scheduled_at"]).astimezone(lima).date()
+        == datetime.now(lima).date()
+    ):
+        assert [h["session_id"] for h in tray["hearings"]] == [hearing["id"]]
+    assert [d["file_id"] for d in tray["deadlines"]] == [file["id"]]
+    assert tray["stages"]["invitado"] == 1
+    other = client.get("/api/v1/conciliation/tray", headers=centre.other_conciliator).json()
+    assert other["hearings"] == [] and other["deadlines"] == [] and other["stages"]["invitado"] == 0
