@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from central.audit import keys as audit_keys
 from central.audit.views import router as audit_router
 from central.auth.deps import Principal, public, signed_in
 from central.auth.policy import ACTIONS, PROFILE_LABELS_ES, policy_table
@@ -84,6 +85,7 @@ def create_app(
         migrate(url)
     settings.resolved_secret_key()  # generate it now rather than under the first request
     engine = make_engine(url)
+    audit_keys.bind(engine, settings.resolved_audit_key())
     hot_reader = make_hot_reader(engine)
 
     @asynccontextmanager

@@ -12,22 +12,49 @@ app = typer.Typer(
 )
 
 
-@app.command()
-def verify(
-    database_url: Annotated[
-        str | None, typer.Option(help="Base de datos (por defecto ALEGRA_DATABASE_URL)")
-    ] = None,
-) -> None:
-    """Check every row of the chain; exit 1 naming the first altered, removed or moved row."""
-    from central.audit.service import verify_chain
-    from central.core.db import make_engine, new_session
+DatabaseOption = Annotated[
+    str | None, typer.Option(help="Base de datos (por defecto ALEGRA_DATABASE_URL)")
+]
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Archivo de la clave HMAC (por defecto ALEGRA_AUDIT_KEY o <datos>/audit-hmac.key)"
+    ),
+]
+CheckpointOption = Annotated[
+    Path | None,
+    typer.Option(help="Archivo de puntos de control (por defecto <datos>/audit-checkpoints.jsonl)"),
+]
+
+
+def _context(database_url: str | None, key_file: Path | None, checkpoints: Path | None):  # noqa: ANN202
     from central.settings import CentralSettings
 
-    url = database_url or CentralSettings().resolved_database_url()
+    settings = CentralSettings()
+    key = key_file.read_text().strip() if key_file else settings.resolved_audit_key()
+    return (
+        database_url or settings.resolved_database_url(),
+        key.encode(),
+        checkpoints or settings.resolved_audit_checkpoint_file(),
+    )
+
+
+@app.command()
+def verify(
+    database_url: DatabaseOption = None,
+    key_file: KeyFileOption = None,
+    checkpoint_file: CheckpointOption = None,
+) -> None:
+    """Check every row of the chain (HMAC with the key outside the database) and the
+    checkpoints; exit 1 naming the first altered, removed or moved row."""
+    from central.audit.service import verify_chain
+    from central.core.db import make_engine, new_session
+
+    url, key, checkpoints = _context(database_url, key_file, checkpoint_file)
     engine = make_engine(url)
     try:
         with new_session(engine) as session:
-            result = verify_chain(session=session)
+            result = verify_chain(session=session, key=key, checkpoint_file=checkpoints)
     finally:
         engine.dispose()
     if result.ok:
@@ -39,6 +66,27 @@ def verify(
         err=True,
     )
     raise typer.Exit(1)
+
+
+@app.command()
+def checkpoint(
+    database_url: DatabaseOption = None,
+    key_file: KeyFileOption = None,
+    checkpoint_file: CheckpointOption = None,
+) -> None:
+    """Append the chain head to the checkpoint file outside the database (run it from a timer,
+    e.g. every 10 minutes; ``verify`` then detects a chain rewritten as a whole)."""
+    from central.audit.service import write_checkpoint
+    from central.core.db import make_engine, new_session
+
+    url, key, checkpoints = _context(database_url, key_file, checkpoint_file)
+    engine = make_engine(url)
+    try:
+        with new_session(engine) as session:
+            seq = write_checkpoint(session=session, path=checkpoints, key=key)
+    finally:
+        engine.dispose()
+    typer.echo(f"Punto de control del registro #{seq} anotado en {checkpoints}.")
 
 
 @app.command()

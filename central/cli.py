@@ -26,6 +26,7 @@ def migrate() -> None:
 
 
 def _seed(settings) -> None:  # noqa: ANN001
+    from central.audit import keys as audit_keys
     from central.core.db import make_engine, session_scope
     from central.core.db import migrate as run_migrate
     from central.seed import seed_demo
@@ -33,6 +34,7 @@ def _seed(settings) -> None:  # noqa: ANN001
     url = settings.resolved_database_url()
     run_migrate(url)
     engine = make_engine(url)
+    audit_keys.bind(engine, settings.resolved_audit_key())
     with session_scope(engine) as session:
         report = seed_demo(session=session, settings=settings)
     engine.dispose()
@@ -85,6 +87,7 @@ def create_admin(
     """Create a national administrator and print the TOTP secret to enrol (second factor)."""
     import pyotp
 
+    from central.audit import keys as audit_keys
     from central.auth.policy import Profile, ScopeKind
     from central.auth.service import password_hasher
     from central.core.db import make_engine, session_scope
@@ -98,6 +101,7 @@ def create_admin(
     url = settings.resolved_database_url()
     run_migrate(url)
     engine = make_engine(url)
+    audit_keys.bind(engine, settings.resolved_audit_key())
     secret = pyotp.random_base32()
     try:
         data = UserCreate(

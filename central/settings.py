@@ -19,6 +19,9 @@ class CentralSettings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = None  # default: SQLite file under data_dir
     secret_key: SecretStr | None = None  # default: generated once into data_dir/central-secret.key
+    audit_key: SecretStr | None = None  # default: generated once into data_dir/audit-hmac.key
+    # append-only file of audit chain checkpoints (default: data_dir/audit-checkpoints.jsonl)
+    audit_checkpoint_file: Path | None = None
     log_level: str = "INFO"
 
     institution_name: str = "Ministerio de Justicia y Derechos Humanos"
@@ -61,6 +64,18 @@ class CentralSettings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'central.sqlite3').resolve()}"
 
+    def resolved_audit_key(self) -> str:
+        """The audit chain's HMAC key: ``ALEGRA_AUDIT_KEY`` or generated once into
+        ``<data dir>/audit-hmac.key`` (mode 0600). Outside the database on purpose: whoever can
+        write the audit table cannot recompute the chain without it. Back it up with the data
+        dir; losing it leaves the existing rows unverifiable."""
+        if self.audit_key is not None:
+            return self.audit_key.get_secret_value()
+        return _key_file(self.data_dir / "audit-hmac.key")
+
+    def resolved_audit_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl"
+
     def resolved_secret_key(self) -> str:
         """The signing key; generated on first use into the data dir (mode 0600), never in git."""
         if self.secret_key is not None:
@@ -78,3 +93,17 @@ class CentralSettings(BaseSettings):
         key = path.read_text().strip()
         self.secret_key = SecretStr(key)
         return key
+
+
+def _key_file(path: Path) -> str:
+    """A random key generated once into ``path`` (mode 0600; a concurrent creator wins)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlalchemy import BigInteger, Column, DateTime, SmallInteger, Text
 from sqlmodel import Field, SQLModel
 
 
 class AuditEvent(SQLModel, table=True):
-    """One audited fact. ``hash = sha256(prev_hash + canonical JSON of every other column)``."""
+    """One audited fact. ``hash = HMAC-SHA256(key, prev_hash + canonical JSON of every other
+    column)`` with the key outside the database (``hash_version`` 2); rows written before the
+    key existed keep their unkeyed ``sha256`` (``hash_version`` 1, only ever a prefix of the
+    chain)."""
 
     __tablename__ = "audit_event"
 
@@ -32,6 +35,9 @@ class AuditEvent(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     ip: str | None = Field(default=None, max_length=64)
     prev_hash: str = Field(max_length=64)
+    hash_version: int = Field(
+        default=2, sa_column=Column(SmallInteger, nullable=False, server_default="1")
+    )
     hash: str = Field(max_length=64)
 
 

@@ -1,7 +1,11 @@
 """Appending to, verifying and searching the hash-chained audit log.
 
-Each row's ``hash = sha256(prev_hash + canonical JSON of the row's other columns)``; the chain
-head row holds the last sequence number and hash. ``record`` locks the head (SELECT ... FOR
+Each row's ``hash = HMAC-SHA256(key, prev_hash + canonical JSON of the row's other columns)``
+(``hash_version`` 2), keyed with a key kept outside the database (central.audit.keys), so that
+whoever can write the table cannot recompute the chain. Rows written before the key existed
+keep their unkeyed ``sha256`` (``hash_version`` 1) and may only form the start of the chain.
+The chain head row holds the last sequence number and hash; checkpoints of the head are also
+appended to a file outside the database (``write_checkpoint``) and checked by ``verify_chain``. ``record`` locks the head (SELECT ... FOR
 UPDATE on PostgreSQL; SQLite transactions are BEGIN IMMEDIATE) so concurrent appends line up.
 ``record`` never commits: the audit row lands in the same transaction as the change it records.
 """
@@ -9,15 +13,19 @@ UPDATE on PostgreSQL; SQLite transactions are BEGIN IMMEDIATE) so concurrent app
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from central.audit import keys
 from central.audit.actions import SENSITIVE_READS
 from central.audit.models import AuditChainHead, AuditEvent
 from central.domain.actor import Actor
@@ -53,14 +61,24 @@ def _timestamp(value: datetime) -> str:
     return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # type: ignore[union-attr]
 
 
+UNKEYED, KEYED = 1, 2  # hash_version of legacy rows, of rows written with the key
+
+
 def row_payload(event: AuditEvent) -> dict[str, Any]:
     data = {name: getattr(event, name) for name in HASHED_FIELDS}
     data["occurred_at"] = _timestamp(event.occurred_at)
+    if event.hash_version != UNKEYED:  # legacy rows were hashed without the column
+        data["hash_version"] = event.hash_version
     return data
 
 
-def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(row_payload(event))).encode()).hexdigest()
+def compute_hash(prev_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+    message = (prev_hash + canonical_json(row_payload(event))).encode()
+    if event.hash_version == UNKEYED:
+        return hashlib.sha256(message).hexdigest()
+    if not key:
+        raise ValueError("a keyed audit row needs the audit key")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def _snapshot(value: Any) -> str | None:
@@ -100,11 +118,12 @@ def record(
         request_id=actor.request_id,
         ip=actor.ip,
         prev_hash=head.last_hash,
+        hash_version=KEYED,
         hash="",
     )
     # the hash covers the timestamp as stored (microseconds, UTC)
     event.occurred_at = event.occurred_at.astimezone(UTC)
-    event.hash = compute_hash(head.last_hash, event)
+    event.hash = compute_hash(head.last_hash, event, keys.key_for(session))
     head.last_seq = event.seq
     head.last_hash = event.hash
     session.add(event)
@@ -121,13 +140,26 @@ class VerifyResult:
     reason: str | None = None  # English, for operators
 
 
-def verify_chain(*, session: Session, batch: int = 2000) -> VerifyResult:
+def verify_chain(
+    *,
+    session: Session,
+    batch: int = 2000,
+    key: bytes | None = None,
+    checkpoint_file: Path | None = None,
+) -> VerifyResult:
     """Walk the chain in sequence order; report the first row that was altered, removed or
-    moved, or a head that does not match the last row (rows removed at the end)."""
+    moved, a legacy (unkeyed) row after a keyed one, a head that does not match the last row
+    (rows removed at the end), or a row that differs from a checkpoint kept outside the
+    database (the chain rewritten as a whole)."""
+    key = key or keys.key_for(session)
+    checkpoints, problem = read_checkpoints(checkpoint_file, key)
+    if problem:
+        return VerifyResult(False, 0, None, problem)
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
     last_seq = 0
+    keyed_seen = False
     while True:
         rows = session.exec(
             select(AuditEvent)
@@ -147,8 +179,19 @@ def verify_chain(*, session: Session, batch: int = 2000) -> VerifyResult:
                     event.seq,
                     f"row {event.seq} does not follow row {event.seq - 1}",
                 )
-            if compute_hash(event.prev_hash, event) != event.hash:
+            if event.hash_version == UNKEYED and keyed_seen:
+                return VerifyResult(
+                    False, checked, event.seq, f"row {event.seq} is unkeyed after keyed rows"
+                )
+            if event.hash_version not in (UNKEYED, KEYED) or not hmac.compare_digest(
+                compute_hash(event.prev_hash, event, key), event.hash
+            ):
                 return VerifyResult(False, checked, event.seq, f"row {event.seq} was altered")
+            if event.seq in checkpoints and checkpoints[event.seq] != event.hash:
+                return VerifyResult(
+                    False, checked, event.seq, f"row {event.seq} differs from its checkpoint"
+                )
+            keyed_seen = keyed_seen or event.hash_version == KEYED
             expected_prev = event.hash
             expected_seq += 1
             last_seq = event.seq
@@ -164,7 +207,57 @@ def verify_chain(*, session: Session, batch: int = 2000) -> VerifyResult:
             last_seq + 1,
             f"chain head points at row {head.last_seq}, last row is {last_seq}",
         )
+    beyond = [seq for seq in checkpoints if seq > last_seq]
+    if beyond:
+        return VerifyResult(
+            False, checked, last_seq + 1, f"checkpoint at row {min(beyond)}: rows removed"
+        )
     return VerifyResult(True, checked)
+
+
+# ------------------------------------------------------------------- checkpoints outside
+
+
+def _checkpoint_mac(key: bytes, seq: int, chain_hash: str, at: str) -> str:
+    message = f"alegra-audit-checkpoint:{seq}:{chain_hash}:{at}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def write_checkpoint(*, session: Session, path: Path, key: bytes | None = None) -> int:
+    """Append the chain head (seq, hash, time, MAC) to ``path`` (created 0600, opened in
+    append mode; on the server make it append-only, e.g. ``chattr +a``). Returns the seq."""
+    key = key or keys.key_for(session)
+    head = session.get(AuditChainHead, 1)
+    seq, chain_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    at = utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    line = canonical_json(
+        {"seq": seq, "hash": chain_hash, "at": at, "mac": _checkpoint_mac(key, seq, chain_hash, at)}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return seq
+
+
+def read_checkpoints(path: Path | None, key: bytes) -> tuple[dict[int, str], str | None]:
+    """``{seq: hash}`` of the checkpoint file, or a problem (a line whose MAC is wrong)."""
+    if path is None or not path.exists():
+        return {}, None
+    found: dict[int, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            seq, chain_hash, at, mac = item["seq"], item["hash"], item["at"], item["mac"]
+        except (ValueError, KeyError, TypeError):
+            return {}, f"checkpoint line {number} is unreadable"
+        if not hmac.compare_digest(_checkpoint_mac(key, int(seq), chain_hash, at), mac):
+            return {}, f"checkpoint line {number} was not written with the audit key"
+        if seq > 0:
+            found[int(seq)] = chain_hash
+    return found, None
 
 
 @dataclass(frozen=True)
@@ -278,6 +371,7 @@ EXPORT_COLUMNS = (
     "request_id",
     "ip",
     "prev_hash",
+    "hash_version",
     "hash",
 )
 

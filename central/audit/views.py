@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from central.audit import exports, service
 from central.audit.models import AuditEvent
@@ -119,9 +119,15 @@ def export(
 
 @router.get("/verify", response_model=VerifyRead)
 def verify(
-    auth: Annotated[Authorized, Depends(require("audit.read"))], session: SessionDep
+    request: Request,
+    auth: Annotated[Authorized, Depends(require("audit.read"))],
+    session: SessionDep,
 ) -> VerifyRead:
-    result = service.verify_chain(session=session)
+    """The whole chain, with the key and the checkpoints kept outside the database."""
+    settings = request.app.state.settings
+    result = service.verify_chain(
+        session=session, checkpoint_file=settings.resolved_audit_checkpoint_file()
+    )
     return VerifyRead(
         ok=result.ok,
         checked=result.checked,

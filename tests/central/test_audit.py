@@ -108,15 +108,15 @@ def test_verify_detects_tampering(tamper, world, engine, db):
             expected_bad = rows[-1].seq
             conn.execute(text("DELETE FROM audit_event WHERE seq = :seq"), {"seq": rows[-1].seq})
         elif tamper == "forge_rehash":
-            # rewriting a row AND recomputing its hash breaks the link of the next row
+            # rewriting a row AND recomputing its hash needs the key, which is not in the
+            # database: a rehash with any other key is detected at the row itself
             event = rows[2]
             event.actor_username = "otro"
-            forged = audit.compute_hash(event.prev_hash, event)
+            forged = audit.compute_hash(event.prev_hash, event, b"not-the-key")
             conn.execute(
                 text("UPDATE audit_event SET actor_username = 'otro', hash = :h WHERE seq = 3"),
                 {"h": forged},
             )
-            expected_bad = 4
     result = _verify(engine)
     assert not result.ok
     assert result.first_bad_seq == expected_bad, result
@@ -125,13 +125,14 @@ def test_verify_detects_tampering(tamper, world, engine, db):
 def test_cli_verify_exit_codes(world, engine, settings):
     runner = CliRunner()
     url = settings.resolved_database_url()
-    ok = runner.invoke(audit_cli, ["verify", "--database-url", url])
+    key = ["--key-file", str(settings.data_dir / "audit-hmac.key")]
+    ok = runner.invoke(audit_cli, ["verify", "--database-url", url, *key])
     assert ok.exit_code == 0, ok.output
     assert "íntegra" in ok.output
     _disable_guards(engine)
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_event SET action = 'sede.borrada' WHERE seq = 2"))
-    bad = runner.invoke(audit_cli, ["verify", "--database-url", url])
+    bad = runner.invoke(audit_cli, ["verify", "--database-url", url, *key])
     assert bad.exit_code == 1
     assert "#2" in bad.output
 
@@ -282,6 +283,7 @@ TAMPERED_VALUES = {
     "request_id": "otra-solicitud",
     "ip": "203.0.113.9",
     "prev_hash": "f" * 64,
+    "hash_version": 1,
     "seq": 3000,
 }
 
@@ -305,3 +307,83 @@ def test_verify_detects_a_change_of_each_hashed_column(column, world, engine):
     result = _verify(engine)
     assert not result.ok, column
     assert result.first_bad_seq == 3, result
+
+
+def _rewrite_chain_unkeyed(conn, rows, start: int, change) -> None:  # noqa: ANN001
+    """What someone with write access to the database but not the key can do: change rows
+    from ``start`` on and recompute every hash after them as plain SHA-256 (the pre-HMAC
+    scheme, which needs no secret), then move the head."""
+    prev = rows[start - 2].hash if start > 1 else audit.GENESIS_HASH
+    for event in rows[start - 1 :]:
+        change(event)
+        event.prev_hash = prev
+        event.hash_version = audit.UNKEYED
+        event.hash = audit.compute_hash(prev, event)
+        conn.execute(
+            text(
+                "UPDATE audit_event SET actor_username = :u, prev_hash = :p, hash_version = 1, "
+                "hash = :h WHERE seq = :s"
+            ),
+            {"u": event.actor_username, "p": prev, "h": event.hash, "s": event.seq},
+        )
+        prev = event.hash
+    conn.execute(text("UPDATE audit_chain_head SET last_hash = :h WHERE id = 1"), {"h": prev})
+
+
+def test_a_chain_recomputed_without_the_key_does_not_verify(world, engine, db):
+    """The chain was an unkeyed SHA-256: rewriting a row and recomputing every later hash and
+    the head passed verify. Keyed rows cannot be recomputed without the key, and unkeyed
+    (legacy) rows are only accepted before the first keyed one."""
+    rows = _events(db)
+    _disable_guards(engine)
+
+    def rename(event) -> None:  # noqa: ANN001
+        if event.seq == 3:
+            event.actor_username = "otro"
+
+    with engine.begin() as conn:
+        _rewrite_chain_unkeyed(conn, rows, 3, rename)
+    result = _verify(engine)
+    assert not result.ok and result.first_bad_seq == 3, result
+
+
+def test_checkpoints_outside_the_database_catch_a_cut_and_a_whole_rewrite(
+    world, engine, db, tmp_path
+):
+    """A cut at the end (rows deleted, head moved back to a real row) and a chain rewritten
+    from the first row need no key; the checkpoint file, with its own MAC, catches both."""
+    checkpoints = tmp_path / "checkpoints" / "audit.jsonl"
+    with new_session(engine) as session:
+        seq = audit.write_checkpoint(session=session, path=checkpoints)
+    assert seq == len(_events(db)) and oct(checkpoints.stat().st_mode & 0o777) == "0o600"
+
+    def verify():  # noqa: ANN202
+        with new_session(engine) as session:
+            return audit.verify_chain(session=session, checkpoint_file=checkpoints)
+
+    assert verify().ok
+    rows = _events(db)
+    _disable_guards(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE seq >= :s"), {"s": rows[-2].seq})
+        conn.execute(
+            text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"),
+            {"s": rows[-3].seq, "h": rows[-3].hash},
+        )
+    assert _verify(engine).ok  # without the checkpoints the cut is invisible
+    cut = verify()
+    assert not cut.ok and "rows removed" in cut.reason, cut
+    with engine.begin() as conn:
+        _rewrite_chain_unkeyed(conn, rows[:-2], 1, lambda event: None)
+    rewritten = verify()
+    assert not rewritten.ok and "checkpoint" in rewritten.reason, rewritten
+    # a checkpoint line forged without the key is refused as such
+    checkpoints.write_text(checkpoints.read_text().replace('"mac":"', '"mac":"0'))
+    forged = verify()
+    assert not forged.ok and "not written with the audit key" in forged.reason
+
+
+def test_the_audit_key_lives_outside_the_database_with_mode_0600(app, settings):
+    path = settings.data_dir / "audit-hmac.key"
+    assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
+    assert settings.resolved_audit_key() == path.read_text().strip()

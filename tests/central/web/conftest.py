@@ -18,6 +18,7 @@ import httpx
 import pyotp
 import pytest
 
+from central.audit import keys as audit_keys
 from central.auth.policy import Profile, ScopeKind, requires_totp
 from central.auth.service import password_hasher
 from central.core.db import make_engine, migrate, session_scope
@@ -71,6 +72,7 @@ class WebServer:
         profiles = [profiles] if isinstance(profiles, Profile) else profiles
         username = f"t-{uuid.uuid4().hex[:8]}"
         engine = make_engine(self.database_url)
+        audit_keys.bind(engine, self.settings.resolved_audit_key())
         try:
             with session_scope(engine) as session:
                 user = users.create_user(
@@ -122,6 +124,7 @@ def _start(database_url: str, workdir: Path) -> WebServer:
     )
     migrate(database_url)
     engine = make_engine(database_url)
+    audit_keys.bind(engine, settings.resolved_audit_key())
     with session_scope(engine) as session:
         seed_demo(session=session, settings=settings)
     engine.dispose()
