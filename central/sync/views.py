@@ -23,11 +23,13 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from central.audit import service as audit
 from central.auth.deps import Authorized, SessionDep, current_device, require
 from central.auth.policy import ALLOWED_SCOPES, ScopeKind
 from central.core.http import ERROR_RESPONSES, error_response
 from central.devices.models import Device
 from central.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from central.domain.text import Line, Text
 from central.sync import models as m
 from central.sync import service
 from central.sync.gcpause import collection_paused
@@ -99,6 +101,27 @@ def _area_sedes(auth: Authorized) -> list[str] | None:
     if auth.area.national:
         return None
     return sorted(auth.area.sede_ids)
+
+
+def _audit(
+    session: Session,
+    auth: Authorized,
+    action: str,
+    entity: str,
+    row: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """The audit row of a central write through the sync API, in the request's transaction
+    (never the texts of an intake: no citizen data in the audit log)."""
+    audit.record(
+        session=session,
+        actor=auth.actor,
+        action=action,
+        entity=entity,
+        entity_id=str(row["id"]),
+        sede_id=row.get("sede_id"),
+        after={**after, "revision": row.get("revision")},
+    )
 
 
 def _check_sede(auth: Authorized, session: Session, sede_id: str) -> None:
@@ -365,6 +388,14 @@ def resolve(
         )
     except service.RevisionMismatch:
         raise Conflict("El conflicto ya fue resuelto.") from None
+    _audit(
+        session,
+        auth,
+        "sync_conflict.resolve",
+        "sync_conflict",
+        {"id": conflict_id, "sede_id": found["sede_id"], "revision": row["revision"]},
+        {"keep": body.keep, "record_id": row["id"]},
+    )
     session.commit()
     return service.intake_body(row) | {"revision": row["revision"]}
 
@@ -372,9 +403,9 @@ def resolve(
 class IntakeEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
     base_revision: int = Field(ge=1)
-    summary: str | None = Field(default=None, max_length=4000)
-    matter: str | None = Field(default=None, max_length=120)
-    citizen_names: str | None = Field(default=None, max_length=200)
+    summary: Text(max_length=4000) | None = None
+    matter: Line(max_length=120) | None = None
+    citizen_names: Line(max_length=200) | None = None
     status: str | None = None
     delete: bool = False
 
@@ -425,6 +456,14 @@ def edit_intake(
         raise Conflict("La ficha cambió mientras la editaba; recárguela.") from None
     except ValueError as exc:
         raise ValidationFailed(f"El estado no puede retroceder ({exc}).") from None
+    _audit(
+        session,
+        auth,
+        "case_intake.delete" if body.delete else "case_intake.edit",
+        "case_intake",
+        {**stored, "sede_id": row["sede_id"]},
+        {"fields": sorted(changes), "status": changes.get("status")},
+    )
     session.commit()
     return service.intake_body(stored) | {"revision": stored["revision"]}
 
@@ -455,6 +494,15 @@ def put_appointment(
         record_type=RecordType.APPOINTMENT,
         values={k: v for k, v in body.model_dump().items() if v is not None or k == "dni"},
     )
+    _audit(
+        session,
+        auth,
+        "appointment.save",
+        "appointment",
+        {**row, "sede_id": body.sede_id},
+        {"code": body.code, "service_code": body.service_code,
+         "scheduled_at": body.scheduled_at.isoformat(), "with_dni": body.dni is not None},
+    )  # fmt: skip
     session.commit()
     return {"id": row["id"], "revision": row["revision"]}
 
@@ -481,6 +529,14 @@ def delete_appointment(
         values={"id": appointment_id},
         delete=True,
     )
+    _audit(
+        session,
+        auth,
+        "appointment.delete",
+        "appointment",
+        {**row, "sede_id": found["sede_id"]},
+        {"code": found["code"]},
+    )
     session.commit()
     return {"id": row["id"], "revision": row["revision"], "deleted": True}
 
@@ -489,7 +545,7 @@ class DisplayMessagePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str | None = Field(default=None, max_length=64)
     sede_id: str = Field(max_length=64)
-    text: str = Field(min_length=1, max_length=280)
+    text: Line(max_length=280, min_length=1)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
 
@@ -508,6 +564,15 @@ def put_display_message(
         record_type=RecordType.DISPLAY_MESSAGE,
         values={k: v for k, v in body.model_dump().items() if v is not None},
     )
+    _audit(
+        session,
+        auth,
+        "display_message.save",
+        "display_message",
+        {**row, "sede_id": body.sede_id},
+        {"text": body.text, "starts_at": body.starts_at and body.starts_at.isoformat(),
+         "ends_at": body.ends_at and body.ends_at.isoformat()},
+    )  # fmt: skip
     session.commit()
     return {"id": row["id"], "revision": row["revision"]}
 
