@@ -3,7 +3,7 @@ under a key kept outside the database (2); the rows already there keep their unk
 (1, the column's default) and verify as before, only as the start of the chain.
 
 Revision ID: sa02
-Revises: sa01
+Revises: md01
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "sa02"
-down_revision = "sa01"
+down_revision = "md01"
 branch_labels = None
 depends_on = None
 
