@@ -50,6 +50,14 @@ from central.core import signed
 from central.core.http import ERROR_RESPONSES
 
 router = APIRouter(prefix="/conciliation", tags=["conciliación"], responses=ERROR_RESPONSES)
+PDF = {200: {"content": {"application/pdf": {}}, "description": "PDF"}}
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REGISTRY_MEDIA = {
+    200: {
+        "content": {"application/json": {}, "application/pdf": {}, XLSX_MEDIA: {}},
+        "description": "JSON, PDF o XLSX según `format`",
+    }
+}
 FileId = Annotated[str, Path(max_length=36)]
 ItemId = Annotated[str, Path(max_length=36)]
 
@@ -369,7 +377,7 @@ def invite(
     return InvitationRead.model_validate(row, from_attributes=True)
 
 
-@router.get("/files/{file_id}/invitations/{invitation_id}/pdf")
+@router.get("/files/{file_id}/invitations/{invitation_id}/pdf", responses=PDF)
 @read_only
 def invitation_pdf(
     file_id: FileId,
@@ -496,7 +504,7 @@ def acta_checklist(
     )
 
 
-@router.get("/files/{file_id}/acta/preview")
+@router.get("/files/{file_id}/acta/preview", responses=PDF)
 @read_only
 def acta_preview(
     file_id: FileId,
@@ -573,7 +581,7 @@ def edit_acta(
     raise service.ActaIssued()
 
 
-@router.get("/actas/{acta_id}/pdf")
+@router.get("/actas/{acta_id}/pdf", responses=PDF)
 @read_only
 def acta_pdf(
     acta_id: ItemId,
@@ -668,7 +676,7 @@ def list_copies(
     ]
 
 
-@router.get("/registry")
+@router.get("/registry", responses=REGISTRY_MEDIA)
 @read_only
 def registry(
     auth: Annotated[Authorized, Depends(require("conciliation.registry"))],
