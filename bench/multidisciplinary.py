@@ -243,7 +243,7 @@ def _tray(engine, world, count: int, samples: int) -> tuple[float, int]:  # noqa
                     (ARRAY['pericia_psicologica','evaluacion_psicologica'])[1 + g % 2],
                     :case, 'F-' || g, :citizen, 'Preguntas', 'normal',
                     (ARRAY['delivered','reported','delivered','in_progress','delivered',
-                           'reported','delivered','assigned'])[1 + g % 8],
+                           'reported','delivered','assigned'])[1 + (g / :pros) % 8],
                     'bench', p.id, DATE '2026-01-01' + (g % 300), now(), now()
                 FROM generate_series(1, :count) AS g JOIN pros p ON p.n = g % :pros
                 """
@@ -272,10 +272,10 @@ def _who_saw(engine, world, count: int, samples: int) -> tuple[float, int]:  # n
     from central.multidisciplinary import service
     from central.multidisciplinary.views import access_rows
 
-    batch = 1_000_000
-    with engine.begin() as conn:
-        done = 0
-        while done < count:
+    batch = 500_000
+    done = 0
+    while done < count:  # one transaction per batch
+        with engine.begin() as conn:
             size = min(batch, count - done)
             conn.execute(
                 text(
@@ -294,6 +294,7 @@ def _who_saw(engine, world, count: int, samples: int) -> tuple[float, int]:  # n
                 {"offset": done, "size": size, "people": 100_000},
             )
             done += size
+    with engine.begin() as conn:
         conn.execute(text("ANALYZE audit_event"))
     with session_scope(engine) as session:  # the person's own reads, through the real writer
         for index in range(100):
