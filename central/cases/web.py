@@ -73,6 +73,7 @@ PARTY_FIELDS["doc_number"] = "party_doc_number"
 REFERRAL_FIELDS = {"kind": "ref_kind", "reason": "ref_reason"}
 IN_FORM_MESSAGES = frozenset({"party", "party_remove", "referral"})
 _ENV = ENV.overlay(loader=ChoiceLoader([FileSystemLoader(TEMPLATES), ENV.loader]))  # type: ignore[list-item]
+_ENV.globals = dict(ENV.globals)  # an overlay shares its parent's globals: keep `cat` ours
 _ENV.globals.update(
     cat=cat,
     doc_types=DOC_TYPES,

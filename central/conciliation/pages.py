@@ -53,6 +53,7 @@ FileId = Annotated[str, Path(max_length=36)]
 ItemId = Annotated[str, Path(max_length=36)]
 TEMPLATES = __import__("pathlib").Path(__file__).resolve().parent / "templates"
 _ENV = ENV.overlay(loader=ChoiceLoader([FileSystemLoader(TEMPLATES), ENV.loader]))  # type: ignore[list-item]
+_ENV.globals = dict(ENV.globals)  # an overlay shares its parent's globals: keep `cat` ours
 _ENV.globals.update(cat=cat, matters=DEFAULT_MATTERS)
 NOTICES = {
     "solicitud": "Solicitud registrada.",

@@ -33,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 ItemId = Annotated[str, Path(max_length=36)]
 TEMPLATES = FsPath(__file__).resolve().parent / "templates"
 _ENV = ENV.overlay(loader=ChoiceLoader([FileSystemLoader(TEMPLATES), ENV.loader]))  # type: ignore[list-item]
+_ENV.globals = dict(ENV.globals)  # an overlay shares its parent's globals: keep `cat` ours
 _ENV.globals.update(cat=cat, purposes=PURPOSE_LABELS_ES)
 NOTICES = {
     "guardado": "Borrador guardado.",
