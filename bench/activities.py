@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 import uuid6
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# first, even when PYTHONPATH already names the repository: bench/ (the script's directory) comes
+# before it, and bench/hub.py or bench/central.py would shadow those packages
+sys.path.insert(0, str(REPO))
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 LIMA = ZoneInfo("America/Lima")

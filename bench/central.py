@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# first, even when PYTHONPATH already names the repository: bench/ (the script's directory) comes
+# before it, and bench/hub.py or bench/central.py would shadow those packages
+sys.path.insert(0, str(REPO))
 
 TARGETS = {"list_to_bare_ratio_min": 0.40, "signin_p99_ms_max": 300.0}
 LIST_PATH = "/api/v1/users?limit=50"

@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+# first, even when PYTHONPATH already names the repository: bench/ (the script's directory) comes
+# before it, and bench/hub.py or bench/central.py would shadow those packages
+sys.path.insert(0, str(REPO))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("ALEGRA_LOG_LEVEL", "WARNING")
 
