@@ -400,7 +400,10 @@ def deliver(
     }
 
 
-@router.get("/requests/{request_id}/report.pdf")
+@router.get(
+    "/requests/{request_id}/report.pdf",
+    responses={200: {"content": {"application/pdf": {}}, "description": "PDF firmado"}},
+)
 def report_pdf(
     request_id: ItemId,
     purpose: PurposeQ,
@@ -662,7 +665,15 @@ def production(
     )
 
 
-@router.get("/production/export")
+@router.get(
+    "/production/export",
+    responses={
+        200: {
+            "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+            "description": "XLSX",
+        }
+    },
+)
 @read_only
 def production_export(
     auth: Annotated[Authorized, Depends(require("md.supervise"))],
